@@ -1,0 +1,22 @@
+import { defineDomain } from "../../platform/declarations";
+import { interactionEvents } from "./contract";
+
+export default defineDomain({
+  name: "interactions",
+  description: "Listening behaviour: plays, skips, likes and follows from every client.",
+  owner: { team: "playback", contact: "playback-team@example.com" },
+  account: "interactions",
+  products: [
+    {
+      kind: "stream",
+      name: "interaction-events",
+      description: "Every interaction of a user with a song, episode, artist or podcast.",
+      contract: interactionEvents,
+      partitionKey: "userId",
+      retentionHours: 168,
+      capacity: { mode: "provisioned", writeMiBps: 4, writeRecordsPerSecond: 6000 },
+      classification: "confidential",
+    },
+  ],
+  subscriptions: [],
+});

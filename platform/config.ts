@@ -1,0 +1,68 @@
+import { z } from "zod";
+
+/** The namespace of every key this program reads (`mesh:<key>`), also the Pulumi project name. */
+export const CONFIG_NAMESPACE = "mesh";
+
+/** The unit that holds the platform team's governance resources. */
+export const PLATFORM_UNIT = "platform";
+export const ALL_UNITS = "all";
+
+export const accountIdSchema = z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id");
+
+const accountSchema = z.strictObject({
+  /** The 12-digit account id. */
+  id: accountIdSchema,
+  /** Role assumed to deploy into the account. @default arn:aws:iam::<id>:role/<mesh:deployRoleName> */
+  deployRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@\/-]+$/, "must be an IAM role ARN")
+    .optional(),
+});
+
+/**
+ * Stack config (`mesh:*` keys of `Pulumi.<stack>.yaml`). Every key is documented in Pulumi.yaml
+ * and the README; this schema is the one place its rules live.
+ */
+export const stackConfigSchema = z
+  .strictObject({
+    environment: z.enum(["dev", "prod"]),
+    organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, "must be an AWS Organizations id (o-...)"),
+    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1"),
+    accounts: z
+      .record(z.string().regex(/^[a-z][a-z0-9-]*$/, "account alias must be lower-case words"), accountSchema)
+      .refine((accounts) => PLATFORM_UNIT in accounts, `must include the ${PLATFORM_UNIT} account`),
+    deployRoleName: z
+      .string()
+      .regex(/^[\w+=,.@-]{1,64}$/)
+      .default("mesh-deployer"),
+    units: z.array(z.string().min(1)).min(1).default([ALL_UNITS]),
+    stackReferencePattern: z
+      .string()
+      .refine((pattern) => pattern.includes("{unit}"), "must contain {unit}")
+      .optional(),
+    defaultRetentionHours: z.number().int().min(24).max(8760).default(24),
+    minRetentionHours: z.number().int().min(24).max(8760).default(24),
+    capacityMode: z.enum(["declared", "on-demand"]).default("declared"),
+    protectStateful: z.boolean().default(false),
+  })
+  .superRefine((config, ctx) => {
+    if (!config.units.includes(ALL_UNITS) && !config.stackReferencePattern) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["stackReferencePattern"],
+        message: "is required when units is not [all]: other units' outputs are read from their stacks",
+      });
+    }
+    if (config.environment === "prod" && !config.protectStateful) {
+      ctx.addIssue({ code: "custom", path: ["protectStateful"], message: "must be true in prod" });
+    }
+  });
+
+export type StackConfig = z.infer<typeof stackConfigSchema>;
+
+/** The deploy role of an account alias, from the explicit ARN or the mesh-wide role name. */
+export function deployRoleArn(config: StackConfig, alias: string): string {
+  const account = config.accounts[alias];
+  if (!account) throw new Error(`unknown account alias ${alias}`);
+  return account.deployRoleArn ?? `arn:aws:iam::${account.id}:role/${config.deployRoleName}`;
+}

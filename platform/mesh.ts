@@ -1,0 +1,482 @@
+import { z } from "zod";
+import { type StackConfig, stackConfigSchema, ALL_UNITS, PLATFORM_UNIT } from "./config";
+import {
+  breakingChanges,
+  contractFields,
+  currentVersion,
+  eventJsonSchema,
+  type Contract,
+  type JsonSchema,
+} from "./contract";
+import {
+  AccessPattern,
+  type Access,
+  type Capacity,
+  type Classification,
+  type DomainDeclaration,
+  type FilterRule,
+  type StartingPosition,
+} from "./declarations";
+
+/** Limits from ../shared/AWS-FACTS.md that the declaration is checked against. */
+export const Limits = {
+  retentionHours: { min: 24, max: 8760 },
+  batchSize: { min: 1, max: 10000 },
+  batchingWindowSeconds: { min: 0, max: 300 },
+  maxRetryAttempts: { min: 0, max: 10000 },
+  maxRecordAgeSeconds: { min: 60, max: 604800 },
+  parallelizationFactor: { min: 1, max: 10 },
+  filtersPerMapping: 5,
+  efoConsumersPerStream: 20,
+  iamRoleName: 64,
+} as const;
+
+/** Event source mapping defaults: bounded retries and age, bisect, and replay from the oldest record. */
+export const DeliveryDefaults = {
+  startingPosition: "TRIM_HORIZON" as StartingPosition,
+  batchSize: 100,
+  batchingWindowSeconds: 1,
+  maxRetryAttempts: 5,
+  maxRecordAgeSeconds: 21600,
+  parallelizationFactor: 1,
+  bisectOnError: true,
+};
+
+const name = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be lower-case words joined by hyphens");
+const range = (limits: { min: number; max: number }) =>
+  z
+    .number()
+    .int()
+    .min(limits.min, `must be between ${limits.min} and ${limits.max}`)
+    .max(limits.max, `must be between ${limits.min} and ${limits.max}`);
+
+const contractSchema = z.custom<Contract>(
+  (value) =>
+    typeof value === "object" &&
+    value !== null &&
+    Array.isArray((value as Contract).versions) &&
+    (value as Contract).versions.length > 0,
+  "must be a contract with at least one version (defineContract)",
+);
+
+const capacitySchema = z.discriminatedUnion("mode", [
+  z.strictObject({ mode: z.literal("on-demand") }),
+  z.strictObject({
+    mode: z.literal("provisioned"),
+    writeMiBps: z.number().positive(),
+    writeRecordsPerSecond: z.number().positive(),
+  }),
+]);
+
+const fieldCondition = z.union([
+  z.strictObject({ equals: z.union([z.string(), z.number(), z.boolean()]) }),
+  z.strictObject({ anyOf: z.array(z.union([z.string(), z.number()])).min(1) }),
+  z.strictObject({ prefix: z.string().min(1) }),
+  z.strictObject({ numeric: z.tuple([z.enum([">", ">=", "<", "<=", "="]), z.number()]) }),
+  z.strictObject({ exists: z.boolean() }),
+]);
+
+const filterRule = z
+  .strictObject({
+    eventTypes: z.array(z.string().min(1)).min(1).optional(),
+    where: z.record(z.string().min(1), fieldCondition).optional(),
+  })
+  .refine((rule) => rule.eventTypes || rule.where, "must name event types or conditions");
+
+const accessSchema = z.discriminatedUnion("pattern", [
+  z.strictObject({ pattern: z.literal(AccessPattern.SharedReplay) }),
+  z.strictObject({ pattern: z.literal(AccessPattern.EnhancedFanOut) }),
+  z.strictObject({
+    pattern: z.literal(AccessPattern.Filtered),
+    filters: z
+      .array(filterRule)
+      .min(1)
+      .max(Limits.filtersPerMapping, `at most ${Limits.filtersPerMapping} filters per mapping`),
+  }),
+  z.strictObject({ pattern: z.literal(AccessPattern.PushWithoutReplay) }),
+]);
+
+const deliverySchema = z
+  .strictObject({
+    startingPosition: z.enum(["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"]).optional(),
+    startingTimestamp: z.iso.datetime({ offset: true }).optional(),
+    batchSize: range(Limits.batchSize).optional(),
+    batchingWindowSeconds: range(Limits.batchingWindowSeconds).optional(),
+    maxRetryAttempts: range(Limits.maxRetryAttempts).optional(),
+    maxRecordAgeSeconds: range(Limits.maxRecordAgeSeconds).optional(),
+    parallelizationFactor: range(Limits.parallelizationFactor).optional(),
+    bisectOnError: z.boolean().optional(),
+  })
+  .superRefine((delivery, ctx) => {
+    const atTimestamp = delivery.startingPosition === "AT_TIMESTAMP";
+    if (atTimestamp && !delivery.startingTimestamp) {
+      ctx.addIssue({ code: "custom", path: ["startingTimestamp"], message: "is required with AT_TIMESTAMP" });
+    }
+    if (!atTimestamp && delivery.startingTimestamp) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["startingTimestamp"],
+        message: "is only allowed with AT_TIMESTAMP",
+      });
+    }
+  });
+
+export const domainSchema = z.strictObject({
+  name,
+  description: z.string().min(1),
+  owner: z.strictObject({ team: z.string().min(1), contact: z.string().min(1) }),
+  account: z.string().min(1),
+  products: z.array(
+    z.strictObject({
+      kind: z.literal("stream"),
+      name,
+      description: z.string().min(1),
+      contract: contractSchema,
+      partitionKey: z.string().min(1),
+      retentionHours: range(Limits.retentionHours).optional(),
+      capacity: capacitySchema,
+      classification: z.enum(["public", "internal", "confidential", "pii"]),
+      tags: z.record(z.string(), z.string()).optional(),
+    }),
+  ),
+  subscriptions: z.array(
+    z.strictObject({
+      name,
+      product: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <domain>/<product>"),
+      handler: z.string().regex(/^[\w./-]+\.ts$/, "must be a .ts path relative to the domain folder"),
+      access: accessSchema,
+      delivery: deliverySchema.optional(),
+    }),
+  ),
+});
+
+/** A stream data product with everything derived from the declaration and the stack config. */
+export interface Product {
+  /** `<domain>/<product>` */
+  readonly ref: string;
+  readonly domain: string;
+  readonly name: string;
+  readonly description: string;
+  readonly accountAlias: string;
+  readonly accountId: string;
+  /** The Kinesis stream name, `<domain>.<product>`. */
+  readonly streamName: string;
+  readonly streamArn: string;
+  readonly contract: Contract;
+  readonly partitionKey: string;
+  readonly retentionHours: number;
+  readonly capacity: Capacity;
+  readonly classification: Classification;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+export interface Delivery {
+  readonly startingPosition: StartingPosition;
+  readonly startingTimestamp?: string;
+  readonly batchSize: number;
+  readonly batchingWindowSeconds: number;
+  readonly maxRetryAttempts: number;
+  readonly maxRecordAgeSeconds: number;
+  readonly parallelizationFactor: number;
+  readonly bisectOnError: boolean;
+}
+
+export interface Subscription {
+  /** `<consumer domain>/<subscription>` */
+  readonly ref: string;
+  readonly name: string;
+  readonly domain: string;
+  readonly accountAlias: string;
+  readonly accountId: string;
+  readonly product: Product;
+  readonly handler: string;
+  readonly access: Access;
+  readonly delivery: Delivery;
+  /** Execution role of the consuming function: named from the declaration so that producers can
+   * name it in their policies before it exists. */
+  readonly roleName: string;
+  readonly roleArn: string;
+  /** Name of the registered stream consumer, for enhanced fan-out. */
+  readonly efoConsumerName?: string;
+}
+
+export interface Domain {
+  readonly declaration: DomainDeclaration;
+  readonly name: string;
+  readonly accountAlias: string;
+  readonly accountId: string;
+  readonly products: readonly Product[];
+  readonly subscriptions: readonly Subscription[];
+}
+
+export interface Mesh {
+  readonly config: StackConfig;
+  readonly domains: readonly Domain[];
+  readonly products: readonly Product[];
+  readonly subscriptions: readonly Subscription[];
+  /** The units this stack deploys (`platform` and domain names). */
+  readonly units: ReadonlySet<string>;
+}
+
+export type ParseResult = { ok: true; mesh: Mesh } | { ok: false; problems: string[] };
+
+export class MeshConfigError extends Error {
+  override readonly name = "MeshConfigError";
+  constructor(readonly problems: readonly string[]) {
+    super(`the mesh declaration has ${problems.length} problem(s):\n  - ${problems.join("\n  - ")}`);
+  }
+}
+
+function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, index) =>
+      typeof part === "number" ? `[${part}]` : index === 0 ? String(part) : `.${String(part)}`,
+    )
+    .join("");
+}
+
+function zodProblems(prefix: string, error: z.ZodError): string[] {
+  return error.issues.map(
+    (issue) => `${formatPath([prefix, ...issue.path].filter((p) => p !== ""))}: ${issue.message}`,
+  );
+}
+
+/**
+ * Validates the stack config (`mesh:*` keys) and every domain declaration, and resolves them into
+ * the mesh this stack deploys. Pure: no Pulumi runtime, no I/O. Returns every problem at once,
+ * each prefixed with its path (`domains.songs.products[0].retentionHours: ...`).
+ */
+export function parseMeshConfig(rawConfig: unknown, declarations: readonly unknown[]): ParseResult {
+  const problems: string[] = [];
+  const config = stackConfigSchema.safeParse(rawConfig);
+  if (!config.success) problems.push(...zodProblems("config", config.error));
+
+  const parsed: DomainDeclaration[] = [];
+  const seenDomains = new Set<string>();
+  declarations.forEach((raw, index) => {
+    const label = domainLabel(raw, index);
+    const result = domainSchema.safeParse(raw);
+    if (!result.success) {
+      problems.push(...zodProblems(label, result.error));
+      return;
+    }
+    const declaration = raw as DomainDeclaration;
+    if (seenDomains.has(declaration.name))
+      problems.push(`${label}.name: duplicate domain name ${declaration.name}`);
+    seenDomains.add(declaration.name);
+    parsed.push(declaration);
+  });
+  if (!config.success) return { ok: false, problems };
+
+  const mesh = resolve(config.data, parsed, problems);
+  return problems.length ? { ok: false, problems } : { ok: true, mesh };
+}
+
+/** {@link parseMeshConfig} that throws {@link MeshConfigError} listing every problem. */
+export function loadMesh(rawConfig: unknown, declarations: readonly unknown[]): Mesh {
+  const result = parseMeshConfig(rawConfig, declarations);
+  if (!result.ok) throw new MeshConfigError(result.problems);
+  return result.mesh;
+}
+
+function domainLabel(raw: unknown, index: number): string {
+  const candidate = (raw as { name?: unknown } | null)?.name;
+  return typeof candidate === "string" && /^[a-z0-9-]+$/.test(candidate)
+    ? `domains.${candidate}`
+    : `domains[${index}]`;
+}
+
+function resolve(config: StackConfig, declarations: readonly DomainDeclaration[], problems: string[]): Mesh {
+  const accountOf = (alias: string, path: string): string => {
+    const account = config.accounts[alias];
+    if (!account) {
+      problems.push(
+        `${path}: unknown account alias ${alias} (known: ${Object.keys(config.accounts).join(", ")})`,
+      );
+      return "000000000000";
+    }
+    return account.id;
+  };
+
+  const products = new Map<string, Product>();
+  for (const declaration of declarations) {
+    const label = `domains.${declaration.name}`;
+    const accountId = accountOf(declaration.account, `${label}.account`);
+    declaration.products.forEach((product, index) => {
+      const path = `${label}.products[${index}]`;
+      const ref = `${declaration.name}/${product.name}`;
+      if (products.has(ref)) {
+        problems.push(`${path}.name: duplicate product name ${product.name} in domain ${declaration.name}`);
+        return;
+      }
+      problems.push(...checkContract(path, product.contract, product.partitionKey));
+      const retentionHours = product.retentionHours ?? config.defaultRetentionHours;
+      if (retentionHours < config.minRetentionHours) {
+        problems.push(
+          `${path}.retentionHours: ${retentionHours} is below this environment's floor of ${config.minRetentionHours}`,
+        );
+      }
+      const streamName = `${declaration.name}.${product.name}`;
+      products.set(ref, {
+        ref,
+        domain: declaration.name,
+        name: product.name,
+        description: product.description,
+        accountAlias: declaration.account,
+        accountId,
+        streamName,
+        streamArn: `arn:aws:kinesis:${config.region}:${accountId}:stream/${streamName}`,
+        contract: product.contract,
+        partitionKey: product.partitionKey,
+        retentionHours,
+        capacity: config.capacityMode === "on-demand" ? { mode: "on-demand" } : product.capacity,
+        classification: product.classification,
+        tags: product.tags ?? {},
+      });
+    });
+  }
+
+  const subscriptions: Subscription[] = [];
+  const domains: Domain[] = declarations.map((declaration) => {
+    const label = `domains.${declaration.name}`;
+    const accountId = config.accounts[declaration.account]?.id ?? "000000000000";
+    const seen = new Set<string>();
+    const own: Subscription[] = [];
+    declaration.subscriptions.forEach((subscription, index) => {
+      const path = `${label}.subscriptions[${index}]`;
+      if (seen.has(subscription.name)) {
+        problems.push(
+          `${path}.name: duplicate subscription name ${subscription.name} in domain ${declaration.name}`,
+        );
+      }
+      seen.add(subscription.name);
+      const product = products.get(subscription.product);
+      if (!product) {
+        problems.push(`${path}.product: no data product ${subscription.product} in the mesh`);
+        return;
+      }
+      if (subscription.access.pattern === AccessPattern.Filtered) {
+        subscription.access.filters.forEach((rule, ruleIndex) =>
+          problems.push(...checkFilter(`${path}.access.filters[${ruleIndex}]`, rule, product)),
+        );
+      }
+      const delivery: Delivery = { ...DeliveryDefaults, ...subscription.delivery };
+      if (delivery.maxRecordAgeSeconds > product.retentionHours * 3600) {
+        problems.push(
+          `${path}.delivery.maxRecordAgeSeconds: ${delivery.maxRecordAgeSeconds} s is longer than ${product.ref}'s retention of ${product.retentionHours} h`,
+        );
+      }
+      const roleName = `mesh-${declaration.name}-${subscription.name}`;
+      if (roleName.length > Limits.iamRoleName) {
+        problems.push(`${path}.name: role name ${roleName} is longer than ${Limits.iamRoleName} characters`);
+      }
+      own.push({
+        ref: `${declaration.name}/${subscription.name}`,
+        name: subscription.name,
+        domain: declaration.name,
+        accountAlias: declaration.account,
+        accountId,
+        product,
+        handler: subscription.handler,
+        access: subscription.access,
+        delivery,
+        roleName,
+        roleArn: `arn:aws:iam::${accountId}:role/${roleName}`,
+        efoConsumerName:
+          subscription.access.pattern === AccessPattern.EnhancedFanOut
+            ? `${declaration.name}.${subscription.name}`
+            : undefined,
+      });
+    });
+    subscriptions.push(...own);
+    return {
+      declaration,
+      name: declaration.name,
+      accountAlias: declaration.account,
+      accountId,
+      products: [...products.values()].filter((product) => product.domain === declaration.name),
+      subscriptions: own,
+    };
+  });
+
+  for (const product of products.values()) {
+    const efo = subscriptions.filter(
+      (s) => s.product === product && s.access.pattern === AccessPattern.EnhancedFanOut,
+    ).length;
+    if (efo > Limits.efoConsumersPerStream) {
+      problems.push(
+        `domains.${product.domain}.products.${product.name}: ${efo} enhanced fan-out consumers exceed the limit of ${Limits.efoConsumersPerStream}`,
+      );
+    }
+  }
+
+  const units = new Set(
+    config.units.includes(ALL_UNITS) ? [PLATFORM_UNIT, ...domains.map((d) => d.name)] : config.units,
+  );
+  config.units.forEach((unit, index) => {
+    if (unit !== ALL_UNITS && unit !== PLATFORM_UNIT && !seenName(domains, unit)) {
+      problems.push(
+        `config.units[${index}]: unknown unit ${unit} (known: ${PLATFORM_UNIT}, ${domains.map((d) => d.name).join(", ")})`,
+      );
+    }
+  });
+
+  return { config, domains, products: [...products.values()], subscriptions, units };
+}
+
+function seenName(domains: readonly Domain[], unit: string): boolean {
+  return domains.some((domain) => domain.name === unit);
+}
+
+function checkContract(path: string, contract: Contract, partitionKey: string): string[] {
+  const problems: string[] = [];
+  contract.versions.forEach((version, index) => {
+    if (version.version !== index + 1) {
+      problems.push(
+        `${path}.contract.versions[${index}].version: must be ${index + 1} (versions count up from 1)`,
+      );
+    }
+    if (Object.keys(version.events).length === 0) {
+      problems.push(`${path}.contract.versions[${index}].events: must declare at least one event type`);
+    }
+    const previous = contract.versions[index - 1];
+    if (previous) {
+      for (const change of breakingChanges(previous, version)) {
+        problems.push(
+          `${path}.contract: version ${version.version} breaks compatibility with version ${previous.version}: ${change}`,
+        );
+      }
+    }
+  });
+  for (const [type, schema] of Object.entries(currentVersion(contract).events)) {
+    const json = eventJsonSchema(schema);
+    const field = json.properties?.[partitionKey];
+    if (!field || !(json.required ?? []).includes(partitionKey) || field.type !== "string") {
+      problems.push(`${path}.partitionKey: ${partitionKey} is not a required string field of ${type}`);
+    }
+  }
+  return problems;
+}
+
+function checkFilter(path: string, rule: FilterRule, product: Product): string[] {
+  const problems: string[] = [];
+  const events = currentVersion(product.contract).events;
+  const types = rule.eventTypes ?? Object.keys(events);
+  for (const type of rule.eventTypes ?? []) {
+    if (!events[type]) problems.push(`${path}.eventTypes: ${product.ref} has no event type ${type}`);
+  }
+  const fieldsByType = types
+    .filter((type) => events[type])
+    .map((type) => contractFields(eventJsonSchema(events[type]!)));
+  for (const [field, condition] of Object.entries(rule.where ?? {})) {
+    const schemas = fieldsByType.map((fields) => fields.get(field)).filter((s): s is JsonSchema => !!s);
+    if (schemas.length === 0) {
+      problems.push(`${path}.where.${field}: not a field of ${product.ref} (${types.join(", ")})`);
+      continue;
+    }
+    if ("numeric" in condition && !schemas.some((s) => s.type === "integer" || s.type === "number")) {
+      problems.push(`${path}.where.${field}: numeric condition on a field that is not a number`);
+    }
+  }
+  return problems;
+}
