@@ -44,7 +44,7 @@ export interface JsonSchema {
 }
 
 export function eventJsonSchema(schema: z.ZodObject): JsonSchema {
-  return z.toJSONSchema(schema, { target: "draft-2020-12" }) as JsonSchema;
+  return z.toJSONSchema(schema, { target: "draft-7" }) as JsonSchema;
 }
 
 /**
@@ -58,7 +58,7 @@ export function contractJsonSchema(contract: Contract, version = currentVersion(
     return { properties: { type: { const: type }, data } };
   });
   return {
-    $schema: "https://json-schema.org/draft/2020-12/schema",
+    $schema: "http://json-schema.org/draft-07/schema#",
     title: `${contract.name} v${version.version}`,
     type: "object",
     required: ["specversion", "id", "source", "type", "time", "dataversion", "data"],

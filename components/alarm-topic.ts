@@ -1,0 +1,72 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { policyDocument } from "../platform/iam";
+import { createMeshKey } from "./kms";
+
+export const ALARM_TOPIC_TYPE = "mesh:ops:AlarmTopic";
+
+export interface AlarmTopicArgs {
+  /** The account the topic lives in (CloudWatch alarms publish only within their account). */
+  readonly accountId: string;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/**
+ * Where a domain's alarms go: an SNS topic encrypted with a customer-managed key that CloudWatch
+ * may use (the AWS-managed SNS key does not let CloudWatch publish). Teams subscribe their
+ * on-call tooling to it.
+ */
+export class AlarmTopic extends pulumi.ComponentResource {
+  public readonly topicArn: pulumi.Output<string>;
+
+  constructor(name: string, args: AlarmTopicArgs, opts: pulumi.ComponentResourceOptions) {
+    if (!opts.provider)
+      throw new Error(`AlarmTopic ${name}: a provider for account ${args.accountId} is required`);
+    super(ALARM_TOPIC_TYPE, name, {}, opts);
+    const cloudwatch = {
+      Principal: { Service: "cloudwatch.amazonaws.com" },
+      Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+    };
+    const key = createMeshKey(
+      `${name}-key`,
+      {
+        description: `Encrypts alarm notifications of ${name}`,
+        accountId: args.accountId,
+        grants: [
+          {
+            Sid: "CloudWatchPublishes",
+            Effect: "Allow",
+            ...cloudwatch,
+            Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+            Resource: "*",
+          },
+        ],
+        tags: args.tags,
+      },
+      { parent: this },
+    );
+    const topic = new aws.sns.Topic(
+      `${name}-topic`,
+      { kmsMasterKeyId: key.arn, tags: { ...args.tags } },
+      { parent: this },
+    );
+    new aws.sns.TopicPolicy(
+      `${name}-policy`,
+      {
+        arn: topic.arn,
+        policy: policyDocument([
+          {
+            Sid: "CloudWatchAlarms",
+            Effect: "Allow",
+            ...cloudwatch,
+            Action: "sns:Publish",
+            Resource: topic.arn,
+          },
+        ]),
+      },
+      { parent: this },
+    );
+    this.topicArn = topic.arn;
+    this.registerOutputs({ topicArn: this.topicArn });
+  }
+}

@@ -1,0 +1,239 @@
+import { interactionEvents } from "../../domains/interactions/contract";
+import { episodeEvents } from "../../domains/podcasts/contract";
+import { songEvents } from "../../domains/songs/contract";
+import { userEvents } from "../../domains/users/contract";
+import { type Contract, currentVersion, eventJsonSchema, type JsonSchema } from "../../platform/contract";
+
+/** Avro primitives Amazon Personalize accepts in a dataset schema. */
+export const AvroPrimitive = {
+  string: "string",
+  int: "int",
+  long: "long",
+  float: "float",
+  double: "double",
+} as const;
+export type AvroPrimitive = (typeof AvroPrimitive)[keyof typeof AvroPrimitive];
+
+export interface AvroField {
+  readonly name: string;
+  readonly type: AvroPrimitive | readonly ["null", AvroPrimitive];
+  readonly categorical?: true;
+}
+
+export type DatasetSchemaName = "Users" | "Items" | "Interactions";
+
+/** A Personalize dataset schema: a flat Avro record named after its dataset type. */
+export interface PersonalizeAvroSchema {
+  readonly type: "record";
+  readonly name: DatasetSchemaName;
+  readonly namespace: "com.amazonaws.personalize.schema";
+  readonly fields: readonly AvroField[];
+  readonly version: "1.0";
+}
+
+/** The item kinds the Items dataset holds, written to its CONTENT_TYPE column. */
+export const ITEM_CONTENT_TYPES = ["song", "episode"] as const;
+export type ItemContentType = (typeof ITEM_CONTENT_TYPES)[number];
+
+export class AvroSchemaError extends Error {
+  override readonly name = "AvroSchemaError";
+}
+
+/** One event type whose payloads become rows of a dataset. */
+export interface RowSource {
+  readonly contract: Contract;
+  readonly event: string;
+}
+
+/**
+ * One column and where its values come from. `from` is either one payload field read from every
+ * source or a payload field per source key; a source without an entry leaves the column null.
+ */
+export interface ColumnSpec {
+  readonly name: string;
+  readonly from?: string | Readonly<Record<string, string>>;
+  /** A column not read from the payload (EVENT_TYPE, CONTENT_TYPE): its Avro type. */
+  readonly fixed?: AvroPrimitive;
+  readonly fixedNullable?: boolean;
+  readonly categorical?: boolean;
+  /** Personalize's reserved columns: must be present in every row and have this type. */
+  readonly required?: AvroPrimitive;
+}
+
+const INT_MIN = -(2 ** 31);
+const INT_MAX = 2 ** 31 - 1;
+
+interface Derived {
+  readonly type: AvroPrimitive;
+  /** Values that can be absent even when the field is required (an empty array). */
+  readonly canBeEmpty: boolean;
+}
+
+/**
+ * Maps one contract field's JSON Schema to the Avro type of its column. Booleans become strings
+ * ("True" / "False") and string arrays `|`-joined strings, because Personalize trains on neither
+ * booleans nor arrays; date-times become epoch seconds (long).
+ */
+export function avroTypeOf(field: JsonSchema, where: string): Derived {
+  const type = Array.isArray(field.type) ? field.type.filter((t) => t !== "null") : [field.type];
+  if (field.anyOf || type.length !== 1) {
+    throw new AvroSchemaError(`${where}: unions have no Personalize column type`);
+  }
+  switch (type[0]) {
+    case "string":
+      return { type: field.format === "date-time" ? "long" : "string", canBeEmpty: false };
+    case "boolean":
+      return { type: "string", canBeEmpty: false };
+    case "integer": {
+      const min = typeof field.minimum === "number" ? field.minimum : -Infinity;
+      const max = typeof field.maximum === "number" ? field.maximum : Infinity;
+      return { type: min >= INT_MIN && max <= INT_MAX ? "int" : "long", canBeEmpty: false };
+    }
+    case "number":
+      return { type: "double", canBeEmpty: false };
+    case "array":
+      if (field.items?.type !== "string") {
+        throw new AvroSchemaError(`${where}: only arrays of strings can be stored (joined with |)`);
+      }
+      return { type: "string", canBeEmpty: !(typeof field.minItems === "number" && field.minItems > 0) };
+    default:
+      throw new AvroSchemaError(`${where}: type ${String(type[0])} has no Personalize column type`);
+  }
+}
+
+function payloadSchema(source: RowSource): JsonSchema {
+  const schema = currentVersion(source.contract).events[source.event];
+  if (!schema) throw new AvroSchemaError(`${source.contract.name} has no event type ${source.event}`);
+  return eventJsonSchema(schema);
+}
+
+/**
+ * Builds a Personalize schema from row sources and column specs. Throws {@link AvroSchemaError}
+ * naming the contract, event type and field when a field is missing, sources disagree on a
+ * column's type, or a reserved column has the wrong type or can be empty.
+ */
+export function deriveAvroSchema(
+  name: DatasetSchemaName,
+  sources: Readonly<Record<string, RowSource>>,
+  columns: readonly ColumnSpec[],
+): PersonalizeAvroSchema {
+  const payloads = Object.fromEntries(
+    Object.entries(sources).map(([key, source]) => [key, payloadSchema(source)]),
+  );
+  const fields = columns.map((column): AvroField => {
+    let type = column.fixed;
+    let nullable = column.fixedNullable ?? false;
+    let firstWhere = "";
+    if (!type) {
+      for (const [key, source] of Object.entries(sources)) {
+        const fieldName = typeof column.from === "string" ? column.from : column.from?.[key];
+        if (!fieldName) {
+          nullable = true;
+          continue;
+        }
+        const where = `${name}.${column.name}: ${source.contract.name} ${source.event}.${fieldName}`;
+        const payload = payloads[key]!;
+        const field = payload.properties?.[fieldName];
+        if (!field) throw new AvroSchemaError(`${where} does not exist`);
+        const derived = avroTypeOf(field, where);
+        if (type && derived.type !== type) {
+          throw new AvroSchemaError(`${where} is ${derived.type} but ${firstWhere} is ${type}`);
+        }
+        type ??= derived.type;
+        firstWhere ||= where;
+        if (derived.canBeEmpty || !(payload.required ?? []).includes(fieldName)) nullable = true;
+      }
+    }
+    if (!type) throw new AvroSchemaError(`${name}.${column.name}: no source provides it`);
+    if (column.required && (nullable || type !== column.required)) {
+      throw new AvroSchemaError(
+        `${name}.${column.name} must be a required ${column.required} in every source, is ${nullable ? "optional " : ""}${type}${firstWhere ? ` (${firstWhere})` : ""}`,
+      );
+    }
+    if (column.categorical && type !== "string") {
+      throw new AvroSchemaError(`${name}.${column.name} is categorical and must be a string, is ${type}`);
+    }
+    return {
+      name: column.name,
+      type: nullable ? ["null", type] : type,
+      ...(column.categorical ? { categorical: true as const } : {}),
+    };
+  });
+  return { type: "record", name, namespace: "com.amazonaws.personalize.schema", fields, version: "1.0" };
+}
+
+/** Columns of the Users dataset, filled from `user.created` (and kept current by `user.updated`). */
+export const USER_COLUMNS: readonly ColumnSpec[] = [
+  { name: "USER_ID", from: "userId", required: "string" },
+  { name: "COUNTRY", from: "country", categorical: true },
+  { name: "TIER", from: "tier", categorical: true },
+  { name: "LANGUAGE", from: "language", categorical: true },
+];
+
+/** Columns of the Items dataset: one row per song or podcast episode, keyed by content type. */
+export const ITEM_COLUMNS: readonly ColumnSpec[] = [
+  { name: "ITEM_ID", from: { song: "songId", episode: "episodeId" }, required: "string" },
+  { name: "CONTENT_TYPE", fixed: "string", categorical: true },
+  { name: "GENRES", from: { song: "genres", episode: "category" }, categorical: true },
+  { name: "DURATION_MS", from: "durationMs" },
+  { name: "EXPLICIT", from: "explicit", categorical: true },
+  { name: "LANGUAGE", from: { episode: "language" }, categorical: true },
+  { name: "RELEASE_YEAR", from: { song: "releaseYear" } },
+  { name: "CREATION_TIMESTAMP", from: "publishedAt", required: "long" },
+];
+
+/** Columns of the Interactions dataset; the session id travels in PutEvents, not in a column. */
+export const INTERACTION_COLUMNS: readonly ColumnSpec[] = [
+  { name: "USER_ID", from: "userId", required: "string" },
+  { name: "ITEM_ID", from: "itemId", required: "string" },
+  { name: "TIMESTAMP", from: "occurredAt", required: "long" },
+  { name: "EVENT_TYPE", fixed: "string", required: "string" },
+  { name: "EVENT_VALUE", fixed: "float", fixedNullable: true },
+  { name: "DEVICE", from: "device", categorical: true },
+];
+
+/** Avro schema of the Users dataset, derived from the users contract's `user.created` payload. */
+export function usersAvroSchema(users: Contract = userEvents): PersonalizeAvroSchema {
+  return deriveAvroSchema("Users", { user: { contract: users, event: "user.created" } }, USER_COLUMNS);
+}
+
+/** Avro schema of the Items dataset: songs and podcast episodes in one table, told apart by CONTENT_TYPE. */
+export function itemsAvroSchema(
+  songs: Contract = songEvents,
+  podcasts: Contract = episodeEvents,
+): PersonalizeAvroSchema {
+  return deriveAvroSchema(
+    "Items",
+    {
+      song: { contract: songs, event: "song.published" },
+      episode: { contract: podcasts, event: "episode.published" },
+    },
+    ITEM_COLUMNS,
+  );
+}
+
+/**
+ * The interaction event types that become Interactions rows: those whose `itemType` can only name
+ * an item of the Items dataset. Follows of artists or podcasts are not items and would teach the
+ * model to recommend ids it cannot show.
+ */
+export function itemInteractionEventTypes(interactions: Contract = interactionEvents): string[] {
+  return Object.entries(currentVersion(interactions).events)
+    .filter(([, schema]) => {
+      const itemType = eventJsonSchema(schema).properties?.itemType;
+      const kinds = itemType?.enum ?? (itemType?.const !== undefined ? [itemType.const] : []);
+      return (
+        kinds.length > 0 && kinds.every((kind) => (ITEM_CONTENT_TYPES as readonly unknown[]).includes(kind))
+      );
+    })
+    .map(([type]) => type);
+}
+
+/** Avro schema of the Interactions dataset, derived from every item interaction event type. */
+export function interactionsAvroSchema(interactions: Contract = interactionEvents): PersonalizeAvroSchema {
+  const types = itemInteractionEventTypes(interactions);
+  if (types.length === 0)
+    throw new AvroSchemaError(`${interactions.name} has no item interaction event types`);
+  const sources = Object.fromEntries(types.map((event) => [event, { contract: interactions, event }]));
+  return deriveAvroSchema("Interactions", sources, INTERACTION_COLUMNS);
+}

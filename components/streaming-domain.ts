@@ -1,0 +1,374 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "../platform/config";
+import { contractJsonSchema, currentVersion } from "../platform/contract";
+import { AccessPattern } from "../platform/declarations";
+import {
+  accountRoot,
+  crossAccountRole,
+  EFO_CONSUMER_ACTIONS,
+  EFO_STREAM_ACTIONS,
+  policyDocument,
+  STREAM_AUDIT_ACTIONS,
+  STREAM_READ_ACTIONS,
+  STREAM_WRITE_ACTIONS,
+  type Statement,
+} from "../platform/iam";
+import type { Domain, Product, Subscription } from "../platform/mesh";
+import { requiredShards } from "../platform/sizing";
+import { TagKeys, unitTags } from "../platform/tags";
+import { createMeshKey, sid } from "./kms";
+
+export const STREAMING_DOMAIN_TYPE = "mesh:streaming:StreamingDomain";
+
+export interface StreamingDomainArgs {
+  /** The producing domain, as parsed by `parseMeshConfig`. */
+  readonly domain: Domain;
+  /** Every subscription in the mesh to this domain's products: the only principals granted read. */
+  readonly subscriptions: readonly Subscription[];
+  readonly config: StackConfig;
+  /** The platform's auditor role, granted stream metadata (never records). */
+  readonly auditorRoleArn: pulumi.Input<string>;
+  /** Where the streams' alarms notify. */
+  readonly alarmTopicArn: pulumi.Input<string>;
+}
+
+/** What other units need of a product: consumers read the stream and decrypt with the key. */
+export interface PublishedProduct {
+  readonly streamArn: pulumi.Output<string>;
+  readonly streamName: pulumi.Output<string>;
+  readonly keyArn: pulumi.Output<string>;
+  /** Registered enhanced fan-out consumers, by subscription ref. */
+  readonly efoConsumerArns: pulumi.Output<Record<string, string>>;
+}
+
+/**
+ * A producer domain's data in motion: for each stream data product, a KMS-encrypted Kinesis stream,
+ * its key and resource policy (assembled from every subscription, so nobody else may read), the
+ * contract in a Glue Schema Registry, enhanced fan-out registrations, alarms, and one producer role.
+ */
+export class StreamingDomain extends pulumi.ComponentResource {
+  /** Products by ref (`<domain>/<product>`). */
+  public readonly products: Record<string, PublishedProduct>;
+  public readonly producerRoleArn: pulumi.Output<string>;
+
+  constructor(name: string, args: StreamingDomainArgs, opts: pulumi.ComponentResourceOptions) {
+    if (!opts.provider) {
+      throw new Error(
+        `StreamingDomain ${name}: a provider for account ${args.domain.accountAlias} is required`,
+      );
+    }
+    if (args.domain.products.length === 0) {
+      throw new Error(`StreamingDomain ${name}: domain ${args.domain.name} declares no data products`);
+    }
+    for (const subscription of args.subscriptions) {
+      if (subscription.product.domain !== args.domain.name) {
+        throw new Error(
+          `StreamingDomain ${name}: ${subscription.ref} subscribes to ${subscription.product.ref}, not a product of ${args.domain.name}`,
+        );
+      }
+    }
+    super(STREAMING_DOMAIN_TYPE, name, {}, opts);
+
+    const { domain, config } = args;
+    const tags = unitTags(config, domain.name);
+    const stateful: pulumi.CustomResourceOptions = config.protectStateful
+      ? { parent: this, protect: true, retainOnDelete: true }
+      : { parent: this };
+
+    const producerRole = new aws.iam.Role(
+      `${name}-producer`,
+      {
+        name: `mesh-${domain.name}-producer`,
+        description: `Publishes ${domain.name}'s data products; assumable by the domain's own services`,
+        assumeRolePolicy: policyDocument([
+          {
+            Effect: "Allow",
+            Principal: { AWS: accountRoot(domain.accountId) },
+            Action: "sts:AssumeRole",
+          },
+        ]),
+        maxSessionDuration: 3600,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const registry = new aws.glue.Registry(
+      `${name}-schemas`,
+      {
+        registryName: `mesh-${domain.name}`,
+        description: `Contracts of ${domain.name}'s data products`,
+        tags,
+      },
+      { parent: this },
+    );
+
+    const created = domain.products.map((product) =>
+      createProduct(`${name}-${product.name}`, {
+        product,
+        subscriptions: args.subscriptions.filter((s) => s.product.ref === product.ref),
+        config,
+        tags,
+        producerRoleArn: producerRole.arn,
+        auditorRoleArn: args.auditorRoleArn,
+        alarmTopicArn: args.alarmTopicArn,
+        registry,
+        parent: this,
+        stateful,
+      }),
+    );
+
+    new aws.iam.RolePolicy(
+      `${name}-producer-policy`,
+      {
+        role: producerRole.name,
+        policy: policyDocument([
+          {
+            Sid: "PublishToOwnProducts",
+            Effect: "Allow",
+            Action: [...STREAM_WRITE_ACTIONS],
+            Resource: created.map((c) => c.stream.arn),
+            // ABAC: a stream re-tagged away from this domain stops accepting its writes.
+            Condition: { StringEquals: { [`aws:ResourceTag/${TagKeys.Domain}`]: domain.name } },
+          },
+          {
+            Sid: "EncryptThroughKinesis",
+            Effect: "Allow",
+            Action: "kms:GenerateDataKey",
+            Resource: created.map((c) => c.key.arn),
+            Condition: { StringEquals: { "kms:ViaService": `kinesis.${config.region}.amazonaws.com` } },
+          },
+        ]),
+      },
+      { parent: this },
+    );
+
+    this.products = Object.fromEntries(
+      created.map((c) => [
+        c.product.ref,
+        {
+          streamArn: c.stream.arn,
+          streamName: c.stream.name,
+          keyArn: c.key.arn,
+          efoConsumerArns: pulumi
+            .all(
+              c.consumers.map(({ subscription, consumer }) =>
+                consumer.arn.apply((arn) => [subscription.ref, arn] as const),
+              ),
+            )
+            .apply((entries) => Object.fromEntries(entries)),
+        },
+      ]),
+    );
+    this.producerRoleArn = producerRole.arn;
+    this.registerOutputs({ products: this.products, producerRoleArn: this.producerRoleArn });
+  }
+}
+
+interface ProductArgs {
+  readonly product: Product;
+  readonly subscriptions: readonly Subscription[];
+  readonly config: StackConfig;
+  readonly tags: Record<string, string>;
+  readonly producerRoleArn: pulumi.Output<string>;
+  readonly auditorRoleArn: pulumi.Input<string>;
+  readonly alarmTopicArn: pulumi.Input<string>;
+  readonly registry: aws.glue.Registry;
+  readonly parent: pulumi.Resource;
+  readonly stateful: pulumi.CustomResourceOptions;
+}
+
+/** @internal */
+function createProduct(name: string, args: ProductArgs) {
+  const { product, subscriptions, config, parent } = args;
+  const tags = {
+    ...args.tags,
+    ...product.tags,
+    [TagKeys.Product]: product.ref,
+    [TagKeys.Classification]: product.classification,
+  };
+  const viaKinesis = {
+    "kms:ViaService": `kinesis.${config.region}.amazonaws.com`,
+    "kms:EncryptionContext:aws:kinesis:arn": product.streamArn,
+  };
+
+  const key = createMeshKey(
+    `${name}-key`,
+    {
+      description: `Encrypts the ${product.ref} stream`,
+      accountId: product.accountId,
+      grants: [
+        {
+          Sid: "ProducerEncrypts",
+          Effect: "Allow",
+          Principal: { AWS: args.producerRoleArn },
+          Action: "kms:GenerateDataKey",
+          Resource: "*",
+          Condition: { StringEquals: viaKinesis },
+        },
+        ...subscriptions.map((subscription): Statement => {
+          const grant = crossAccountRole(subscription.roleArn, subscription.accountId, config.organizationId);
+          return {
+            Sid: sid(`decrypt ${subscription.ref}`),
+            Effect: "Allow",
+            Principal: grant.Principal,
+            Action: "kms:Decrypt",
+            Resource: "*",
+            Condition: {
+              ...grant.Condition,
+              StringEquals: { ...grant.Condition!.StringEquals, ...viaKinesis },
+            },
+          };
+        }),
+      ],
+      tags,
+    },
+    args.stateful,
+  );
+  new aws.kms.Alias(
+    `${name}-key-alias`,
+    { name: `alias/mesh/${product.domain}/${product.name}`, targetKeyId: key.keyId },
+    { parent },
+  );
+
+  const standardConsumers = subscriptions.filter(
+    (s) => s.access.pattern !== AccessPattern.EnhancedFanOut,
+  ).length;
+  const stream = new aws.kinesis.Stream(
+    `${name}-stream`,
+    {
+      name: product.streamName,
+      retentionPeriod: product.retentionHours,
+      ...(product.capacity.mode === "provisioned"
+        ? {
+            shardCount: requiredShards(product.capacity, standardConsumers),
+            streamModeDetails: { streamMode: "PROVISIONED" },
+          }
+        : { streamModeDetails: { streamMode: "ON_DEMAND" } }),
+      encryptionType: "KMS",
+      kmsKeyId: key.arn,
+      enforceConsumerDeletion: false,
+      tags,
+    },
+    args.stateful,
+  );
+
+  // One policy per stream, written only here: Kinesis replaces the whole policy on each write.
+  new aws.kinesis.ResourcePolicy(
+    `${name}-stream-policy`,
+    {
+      resourceArn: stream.arn,
+      policy: policyDocument([
+        ...subscriptions.map((subscription): Statement => ({
+          Sid: sid(`read ${subscription.ref}`),
+          Effect: "Allow",
+          ...crossAccountRole(subscription.roleArn, subscription.accountId, config.organizationId),
+          Action: [
+            ...(subscription.access.pattern === AccessPattern.EnhancedFanOut
+              ? EFO_STREAM_ACTIONS
+              : STREAM_READ_ACTIONS),
+          ],
+          Resource: stream.arn,
+        })),
+        {
+          Sid: "PlatformAudit",
+          Effect: "Allow",
+          ...crossAccountRole(args.auditorRoleArn, config.accounts.platform!.id, config.organizationId),
+          Action: [...STREAM_AUDIT_ACTIONS],
+          Resource: stream.arn,
+        },
+      ]),
+    },
+    { parent },
+  );
+
+  // Enhanced fan-out consumers are registered here, in the stream's account: registration is not
+  // an action a stream's resource policy can share, and the 20-per-stream limit is checked centrally.
+  const consumers = subscriptions
+    .filter((subscription) => subscription.access.pattern === AccessPattern.EnhancedFanOut)
+    .map((subscription) => {
+      const consumerName = `${name}-${subscription.domain}-${subscription.name}`;
+      const consumer = new aws.kinesis.StreamConsumer(
+        `${consumerName}-consumer`,
+        { name: subscription.efoConsumerName!, streamArn: stream.arn, tags },
+        { parent },
+      );
+      // Ordered after the consumer: a policy on a consumer that is not ACTIVE is rejected.
+      new aws.kinesis.ResourcePolicy(
+        `${consumerName}-consumer-policy`,
+        {
+          resourceArn: consumer.arn,
+          policy: policyDocument([
+            {
+              Sid: sid(`subscribe ${subscription.ref}`),
+              Effect: "Allow",
+              ...crossAccountRole(subscription.roleArn, subscription.accountId, config.organizationId),
+              Action: [...EFO_CONSUMER_ACTIONS],
+              Resource: consumer.arn,
+            },
+          ]),
+        },
+        { parent, dependsOn: [consumer] },
+      );
+      return { subscription, consumer };
+    });
+
+  const version = currentVersion(product.contract);
+  new aws.glue.Schema(
+    `${name}-schema`,
+    {
+      schemaName: product.streamName,
+      registryArn: args.registry.arn,
+      dataFormat: "JSON",
+      compatibility: "BACKWARD",
+      description: `${product.description} (contract version ${version.version})`,
+      schemaDefinition: JSON.stringify(contractJsonSchema(product.contract, version)),
+      tags,
+    },
+    { parent },
+  );
+
+  const alarm = (
+    suffix: string,
+    metric: Partial<aws.cloudwatch.MetricAlarmArgs> &
+      Pick<aws.cloudwatch.MetricAlarmArgs, "metricName" | "statistic" | "threshold" | "alarmDescription">,
+  ) =>
+    new aws.cloudwatch.MetricAlarm(
+      `${name}-${suffix}`,
+      {
+        namespace: "AWS/Kinesis",
+        dimensions: { StreamName: stream.name },
+        comparisonOperator: "GreaterThanThreshold",
+        period: 60,
+        evaluationPeriods: 5,
+        datapointsToAlarm: 3,
+        treatMissingData: "notBreaching",
+        alarmActions: [args.alarmTopicArn],
+        okActions: [args.alarmTopicArn],
+        tags,
+        ...metric,
+      },
+      { parent },
+    );
+  alarm("write-throttled", {
+    metricName: "WriteProvisionedThroughputExceeded",
+    statistic: "Sum",
+    threshold: 0,
+    alarmDescription: `Writes to ${product.ref} are throttled: the stream needs more capacity or the partition key is hot.`,
+  });
+  // Half the retention: records older than that are at risk of expiring before every consumer reads them.
+  alarm("iterator-age", {
+    metricName: "GetRecords.IteratorAgeMilliseconds",
+    statistic: "Maximum",
+    threshold: iteratorAgeThresholdMs(product.retentionHours),
+    alarmDescription: `A consumer of ${product.ref} is behind by more than half the ${product.retentionHours} h retention.`,
+  });
+
+  return { product, key, stream, consumers };
+}
+
+/** Iterator age beyond which records risk expiring unread: half the stream's retention. */
+export function iteratorAgeThresholdMs(retentionHours: number): number {
+  return (retentionHours * 3600 * 1000) / 2;
+}

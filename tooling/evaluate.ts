@@ -1,0 +1,197 @@
+import * as pulumi from "@pulumi/pulumi";
+import { readFileSync } from "node:fs";
+import { parse } from "yaml";
+
+/** One resource of an evaluated program, as the offline plan records it. */
+export interface PlannedResource {
+  readonly urn: string;
+  readonly type: string;
+  readonly name: string;
+  /** Id of the account whose provider manages the resource; null for providers and the stack. */
+  readonly account: string | null;
+  readonly parent: string | null;
+  readonly protect: boolean;
+  readonly retainOnDelete: boolean;
+  readonly inputs: Record<string, unknown>;
+}
+
+export interface Evaluation {
+  readonly stack: string;
+  readonly resources: PlannedResource[];
+  readonly outputs: Record<string, unknown>;
+}
+
+export interface EvaluateOptions {
+  readonly stack: string;
+  /** Stack config as in Pulumi.<stack>.yaml's `config:` (structured values as objects). */
+  readonly config: Record<string, unknown>;
+  /** Outputs of other stacks, by fully qualified stack name, for stack references. */
+  readonly peerStacks?: Record<string, Record<string, unknown>>;
+  /** The program; its return value becomes the stack outputs. */
+  readonly program: () => unknown;
+  readonly project?: string;
+}
+
+/** Reads `config:` of a Pulumi stack file. */
+export function readStackFile(path: string): Record<string, unknown> {
+  const document = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
+  return document?.config ?? {};
+}
+
+const DYNAMIC_PROVIDER_INPUT = "__provider";
+
+/**
+ * Evaluates a Pulumi program under the SDK's mock runtime and records every resource with the
+ * account it is deployed to and the options the program set. Protect and retainOnDelete are not
+ * visible to the mock monitor, so a stack transformation registered on the root stack reads them
+ * from each resource's options as it is constructed.
+ */
+export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluation> {
+  const project = options.project ?? "mesh";
+  const providerAccounts = new Map<string, string | null>();
+  const region = String(options.config[`${project}:region`] ?? "eu-west-1");
+  const inputsByKey = new Map<string, { inputs: Record<string, unknown>; provider?: string }>();
+  const registered: {
+    key: string;
+    resource: pulumi.Resource;
+    opts: pulumi.ResourceOptions;
+    type: string;
+    name: string;
+  }[] = [];
+
+  await pulumi.runtime.setMocks(
+    {
+      newResource(args) {
+        const key = `${args.type}::${args.name}`;
+        if (inputsByKey.has(key))
+          throw new Error(`two resources of type ${args.type} are named ${args.name}`);
+        const inputs = { ...args.inputs };
+        delete inputs[DYNAMIC_PROVIDER_INPUT];
+        inputsByKey.set(key, { inputs, provider: args.provider });
+        if (args.type === "pulumi:pulumi:StackReference") {
+          const outputs = options.peerStacks?.[args.inputs.name];
+          if (!outputs)
+            throw new Error(`stack reference to ${args.inputs.name}: no such stack in this evaluation`);
+          return { id: args.inputs.name, state: { name: args.inputs.name, outputs, secretOutputNames: [] } };
+        }
+        if (args.type.startsWith("pulumi:providers:")) {
+          const ids = args.inputs.allowedAccountIds as string[] | string | undefined;
+          const parsed = typeof ids === "string" ? (JSON.parse(ids) as string[]) : ids;
+          providerAccounts.set(args.name, parsed?.[0] ?? null);
+          return { id: `${args.name}-id`, state: args.inputs };
+        }
+        const account =
+          (args.provider && providerAccounts.get(providerNameOf(args.provider) ?? "")) || "000000000000";
+        return {
+          id: `${args.name}-id`,
+          state: mockState(args.type, args.name, args.inputs, account, region),
+        };
+      },
+      call(args) {
+        throw new Error(
+          `the program made an invoke (${args.token}); the mesh builds everything from its declaration`,
+        );
+      },
+    },
+    project,
+    options.stack,
+    false,
+  );
+  pulumi.runtime.setAllConfig(
+    Object.fromEntries(
+      Object.entries(options.config).map(([key, value]) => [
+        key,
+        typeof value === "string" ? value : JSON.stringify(value),
+      ]),
+    ),
+  );
+
+  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+    pulumi.runtime.registerStackTransformation((args) => {
+      registered.push({
+        key: `${args.type}::${args.name}`,
+        resource: args.resource,
+        opts: args.opts,
+        type: args.type,
+        name: args.name,
+      });
+      return undefined;
+    });
+    return options.program();
+  })) as Record<string, unknown>;
+  await (pulumi.runtime as unknown as { disconnect(): Promise<void> }).disconnect?.();
+
+  const resources: PlannedResource[] = [];
+  for (const entry of registered) {
+    const urn = await promiseOf(entry.resource.urn);
+    const parent = entry.opts.parent ? await promiseOf(entry.opts.parent.urn) : null;
+    const recorded = inputsByKey.get(entry.key);
+    const providerName = recorded?.provider
+      ? providerNameOf(recorded.provider)
+      : providerOfOptions(entry.opts);
+    resources.push({
+      urn,
+      type: entry.type,
+      name: entry.name,
+      account: entry.type.startsWith("pulumi:providers:")
+        ? (providerAccounts.get(entry.name) ?? null)
+        : providerName
+          ? (providerAccounts.get(providerName) ?? null)
+          : null,
+      parent,
+      protect: entry.opts.protect === true,
+      retainOnDelete: entry.opts.retainOnDelete === true,
+      inputs: recorded?.inputs ?? {},
+    });
+  }
+  return { stack: options.stack, resources, outputs: await resolveDeep(outputs ?? {}) };
+}
+
+/** `urn:pulumi:stack::project::pulumi:providers:aws::account-songs::<id>` -> `account-songs` */
+function providerNameOf(reference: string): string | undefined {
+  const urn = reference.split("::").slice(0, -1).join("::");
+  return urn.split("::").pop();
+}
+
+function providerOfOptions(opts: pulumi.ResourceOptions): string | undefined {
+  const provider =
+    (opts as pulumi.CustomResourceOptions).provider ?? (opts as pulumi.ComponentResourceOptions).providers;
+  const name = (provider as { __name?: string } | undefined)?.__name;
+  return typeof name === "string" ? name : undefined;
+}
+
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+  return new Promise((resolve) => output.apply((value) => resolve(value)));
+}
+
+async function resolveDeep(value: unknown): Promise<Record<string, unknown>> {
+  return (await promiseOf(pulumi.output(value))) as Record<string, unknown>;
+}
+
+/**
+ * Outputs a mocked resource reports: its inputs plus the attributes AWS would compute, with ARNs
+ * in the shape AWS gives them so that policies built from them read like real ones.
+ */
+function mockState(
+  type: string,
+  name: string,
+  inputs: Record<string, any>,
+  account: string,
+  region: string,
+): Record<string, unknown> {
+  const physical = inputs.name ?? name;
+  const arns: Record<string, string> = {
+    "aws:kinesis/stream:Stream": `arn:aws:kinesis:${region}:${account}:stream/${physical}`,
+    "aws:kinesis/streamConsumer:StreamConsumer": `${inputs.streamArn}/consumer/${physical}:1700000000`,
+    "aws:kms/key:Key": `arn:aws:kms:${region}:${account}:key/${name}`,
+    "aws:iam/role:Role": `arn:aws:iam::${account}:role/${physical}`,
+    "aws:sns/topic:Topic": `arn:aws:sns:${region}:${account}:${physical}`,
+    "aws:glue/registry:Registry": `arn:aws:glue:${region}:${account}:registry/${inputs.registryName ?? name}`,
+  };
+  return {
+    ...inputs,
+    arn: arns[type] ?? `arn:aws:mock:${region}:${account}:${type.split(":")[1]}/${physical}`,
+    keyId: type === "aws:kms/key:Key" ? name : undefined,
+    name: physical,
+  };
+}
