@@ -121,33 +121,35 @@ const deliverySchema = z
     }
   });
 
-export const domainSchema = z.strictObject({
+const productSchema = z.strictObject({
+  kind: z.literal("stream"),
+  name,
+  description: z.string().min(1),
+  contract: contractSchema,
+  partitionKey: z.string().min(1),
+  retentionHours: range(Limits.retentionHours).optional(),
+  capacity: capacitySchema,
+  classification: z.enum(["public", "internal", "confidential", "pii"]),
+  tags: z.record(z.string(), z.string()).optional(),
+});
+
+const subscriptionSchema = z.strictObject({
+  name,
+  product: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <domain>/<product>"),
+  handler: z.string().regex(/^[\w./-]+\.ts$/, "must be a .ts path relative to the domain folder"),
+  access: accessSchema,
+  delivery: deliverySchema.optional(),
+});
+
+/** The domain itself; its products and subscriptions are checked one by one so that one bad entry
+ * does not hide the problems of the others. */
+const domainSchema = z.strictObject({
   name,
   description: z.string().min(1),
   owner: z.strictObject({ team: z.string().min(1), contact: z.string().min(1) }),
   account: z.string().min(1),
-  products: z.array(
-    z.strictObject({
-      kind: z.literal("stream"),
-      name,
-      description: z.string().min(1),
-      contract: contractSchema,
-      partitionKey: z.string().min(1),
-      retentionHours: range(Limits.retentionHours).optional(),
-      capacity: capacitySchema,
-      classification: z.enum(["public", "internal", "confidential", "pii"]),
-      tags: z.record(z.string(), z.string()).optional(),
-    }),
-  ),
-  subscriptions: z.array(
-    z.strictObject({
-      name,
-      product: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <domain>/<product>"),
-      handler: z.string().regex(/^[\w./-]+\.ts$/, "must be a .ts path relative to the domain folder"),
-      access: accessSchema,
-      delivery: deliverySchema.optional(),
-    }),
-  ),
+  products: z.array(z.unknown()),
+  subscriptions: z.array(z.unknown()),
 });
 
 /** A stream data product with everything derived from the declaration and the stack config. */
@@ -252,23 +254,40 @@ export function parseMeshConfig(rawConfig: unknown, declarations: readonly unkno
   if (!config.success) problems.push(...zodProblems("config", config.error));
 
   const parsed: DomainDeclaration[] = [];
+  /** Products declared by a domain whose declaration is broken: not reported again as missing. */
+  const unresolved = new Set<string>();
+  /** Paths of products and subscriptions that failed their schema: skipped when resolving. */
+  const invalid = new Set<string>();
   const seenDomains = new Set<string>();
   declarations.forEach((raw, index) => {
     const label = domainLabel(raw, index);
     const result = domainSchema.safeParse(raw);
     if (!result.success) {
       problems.push(...zodProblems(label, result.error));
+      unresolved.add(label.replace(/^domains\./, ""));
       return;
     }
+    if (seenDomains.has(result.data.name)) {
+      problems.push(`${label}.name: duplicate domain name ${result.data.name}`);
+      return;
+    }
+    seenDomains.add(result.data.name);
     const declaration = raw as DomainDeclaration;
-    if (seenDomains.has(declaration.name))
-      problems.push(`${label}.name: duplicate domain name ${declaration.name}`);
-    seenDomains.add(declaration.name);
+    const check = (items: readonly unknown[], schema: z.ZodType, kind: string) =>
+      items.forEach((item, itemIndex) => {
+        const checked = schema.safeParse(item);
+        if (checked.success) return;
+        problems.push(...zodProblems(`${label}.${kind}[${itemIndex}]`, checked.error));
+        invalid.add(`${label}.${kind}[${itemIndex}]`);
+        if (kind === "products") unresolved.add(`${declaration.name}/${(item as { name?: string }).name}`);
+      });
+    check(declaration.products, productSchema, "products");
+    check(declaration.subscriptions, subscriptionSchema, "subscriptions");
     parsed.push(declaration);
   });
   if (!config.success) return { ok: false, problems };
 
-  const mesh = resolve(config.data, parsed, problems);
+  const mesh = resolve(config.data, parsed, { unresolved, invalid }, problems);
   return problems.length ? { ok: false, problems } : { ok: true, mesh };
 }
 
@@ -286,7 +305,13 @@ function domainLabel(raw: unknown, index: number): string {
     : `domains[${index}]`;
 }
 
-function resolve(config: StackConfig, declarations: readonly DomainDeclaration[], problems: string[]): Mesh {
+function resolve(
+  config: StackConfig,
+  declarations: readonly DomainDeclaration[],
+  skipped: { unresolved: ReadonlySet<string>; invalid: ReadonlySet<string> },
+  problems: string[],
+): Mesh {
+  const { unresolved, invalid } = skipped;
   const accountOf = (alias: string, path: string): string => {
     const account = config.accounts[alias];
     if (!account) {
@@ -304,6 +329,7 @@ function resolve(config: StackConfig, declarations: readonly DomainDeclaration[]
     const accountId = accountOf(declaration.account, `${label}.account`);
     declaration.products.forEach((product, index) => {
       const path = `${label}.products[${index}]`;
+      if (invalid.has(path)) return;
       const ref = `${declaration.name}/${product.name}`;
       if (products.has(ref)) {
         problems.push(`${path}.name: duplicate product name ${product.name} in domain ${declaration.name}`);
@@ -344,6 +370,7 @@ function resolve(config: StackConfig, declarations: readonly DomainDeclaration[]
     const own: Subscription[] = [];
     declaration.subscriptions.forEach((subscription, index) => {
       const path = `${label}.subscriptions[${index}]`;
+      if (invalid.has(path)) return;
       if (seen.has(subscription.name)) {
         problems.push(
           `${path}.name: duplicate subscription name ${subscription.name} in domain ${declaration.name}`,
@@ -352,7 +379,10 @@ function resolve(config: StackConfig, declarations: readonly DomainDeclaration[]
       seen.add(subscription.name);
       const product = products.get(subscription.product);
       if (!product) {
-        problems.push(`${path}.product: no data product ${subscription.product} in the mesh`);
+        const [producer] = subscription.product.split("/");
+        if (!unresolved.has(subscription.product) && !unresolved.has(producer!)) {
+          problems.push(`${path}.product: no data product ${subscription.product} in the mesh`);
+        }
         return;
       }
       if (subscription.access.pattern === AccessPattern.Filtered) {

@@ -1,0 +1,282 @@
+import { strict as assert } from "node:assert";
+import { z } from "zod";
+import { defineContract } from "../../platform/contract";
+import type { DomainDeclaration, FilterRule, StreamProductDeclaration } from "../../platform/declarations";
+import { parseMeshConfig, type ParseResult } from "../../platform/mesh";
+import { domains } from "../../domains";
+import { meshConfig } from "../helpers/stacks";
+
+const problemsOf = (result: ParseResult): string[] => (result.ok ? [] : result.problems);
+
+function withDomain(
+  name: string,
+  change: (domain: DomainDeclaration) => DomainDeclaration,
+): DomainDeclaration[] {
+  return domains.map((domain) => (domain.name === name ? change(domain) : domain));
+}
+
+function withProduct(
+  domainName: string,
+  change: (product: StreamProductDeclaration) => StreamProductDeclaration,
+): DomainDeclaration[] {
+  return withDomain(domainName, (domain) => ({ ...domain, products: domain.products.map(change) }));
+}
+
+describe("parseMeshConfig", () => {
+  it("accepts the dev and prod stacks with every domain", () => {
+    for (const stack of ["dev", "prod"] as const) {
+      const result = parseMeshConfig(meshConfig(stack), domains);
+      assert.deepEqual(problemsOf(result), [], stack);
+      assert.ok(result.ok);
+      assert.equal(result.mesh.domains.length, 6);
+      assert.equal(result.mesh.products.length, 4);
+      assert.equal(result.mesh.subscriptions.length, 6);
+      assert.deepEqual([...result.mesh.units].sort(), [
+        "analytics",
+        "interactions",
+        "platform",
+        "podcasts",
+        "recommendations",
+        "songs",
+        "users",
+      ]);
+    }
+  });
+
+  it("resolves products and subscriptions with their accounts, names and delivery defaults", () => {
+    const result = parseMeshConfig(meshConfig("dev"), domains);
+    assert.ok(result.ok);
+    const interactions = result.mesh.products.find((p) => p.ref === "interactions/interaction-events")!;
+    assert.equal(interactions.accountId, "210987654325");
+    assert.equal(interactions.streamName, "interactions.interaction-events");
+    assert.equal(
+      interactions.streamArn,
+      "arn:aws:kinesis:eu-west-1:210987654325:stream/interactions.interaction-events",
+    );
+    const ingestor = result.mesh.subscriptions.find((s) => s.ref === "analytics/interactions-ingestor")!;
+    assert.equal(ingestor.roleArn, "arn:aws:iam::210987654327:role/mesh-analytics-interactions-ingestor");
+    assert.deepEqual(ingestor.delivery, {
+      startingPosition: "TRIM_HORIZON",
+      batchSize: 500,
+      batchingWindowSeconds: 5,
+      maxRetryAttempts: 5,
+      maxRecordAgeSeconds: 21600,
+      parallelizationFactor: 1,
+      bisectOnError: true,
+    });
+  });
+
+  it("names an unknown account alias with the known ones", () => {
+    const result = parseMeshConfig(
+      meshConfig(),
+      withDomain("songs", (d) => ({ ...d, account: "music" })),
+    );
+    assert.deepEqual(problemsOf(result), [
+      "domains.songs.account: unknown account alias music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
+    ]);
+  });
+
+  it("rejects a malformed account id and a missing platform account", () => {
+    const config = meshConfig();
+    const accounts = { ...(config.accounts as Record<string, unknown>), users: { id: "12345" } };
+    delete (accounts as Record<string, unknown>).platform;
+    const problems = problemsOf(parseMeshConfig({ ...config, accounts }, domains));
+    assert.ok(
+      problems.includes("config.accounts.users.id: must be a 12-digit AWS account id"),
+      problems.join("\n"),
+    );
+    assert.ok(problems.includes("config.accounts: must include the platform account"), problems.join("\n"));
+  });
+
+  it("rejects unknown config keys, so a typo is not silently ignored", () => {
+    const problems = problemsOf(parseMeshConfig({ ...meshConfig(), retentionHour: 48 }, domains));
+    assert.deepEqual(problems, ['config: Unrecognized key: "retentionHour"']);
+  });
+
+  it("rejects duplicate domain and product names", () => {
+    const songs = domains.find((d) => d.name === "songs")!;
+    const duplicated = [...domains, songs];
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), duplicated)), [
+      "domains.songs.name: duplicate domain name songs",
+    ]);
+    const twoProducts = withDomain("songs", (d) => ({ ...d, products: [d.products[0]!, d.products[0]!] }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), twoProducts)), [
+      "domains.songs.products[1].name: duplicate product name song-events in domain songs",
+    ]);
+  });
+
+  it("rejects a subscription to a product that does not exist", () => {
+    const declarations = withDomain("analytics", (d) => ({
+      ...d,
+      subscriptions: [{ ...d.subscriptions[0]!, product: "interactions/clicks" }],
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      "domains.analytics.subscriptions[0].product: no data product interactions/clicks in the mesh",
+    ]);
+  });
+
+  it("rejects a filter on a field or event type the contract does not have", () => {
+    const declarations = withDomain("analytics", (d) => ({
+      ...d,
+      subscriptions: [
+        {
+          ...d.subscriptions[0]!,
+          access: {
+            pattern: "filtered" as const,
+            filters: [
+              { eventTypes: ["interaction.play"], where: { listenedMs: { numeric: [">=", 30000] } } },
+              { eventTypes: ["interaction.share"] },
+              { where: { sessionId: { numeric: [">", 1] } } },
+            ] as FilterRule[],
+          },
+        },
+      ],
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      "domains.analytics.subscriptions[0].access.filters[0].where.listenedMs: not a field of interactions/interaction-events (interaction.play)",
+      "domains.analytics.subscriptions[0].access.filters[1].eventTypes: interactions/interaction-events has no event type interaction.share",
+      "domains.analytics.subscriptions[0].access.filters[2].where.sessionId: numeric condition on a field that is not a number",
+    ]);
+  });
+
+  it("rejects more than five filters on one mapping", () => {
+    const filter = { eventTypes: ["interaction.like"] };
+    const declarations = withDomain("analytics", (d) => ({
+      ...d,
+      subscriptions: [
+        { ...d.subscriptions[0]!, access: { pattern: "filtered" as const, filters: Array(6).fill(filter) } },
+      ],
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      "domains.analytics.subscriptions[0].access.filters: at most 5 filters per mapping",
+    ]);
+  });
+
+  it("rejects retention outside 24-8760 hours and below the environment's floor", () => {
+    for (const retentionHours of [12, 9000]) {
+      const declarations = withProduct("songs", (p) => ({ ...p, retentionHours }));
+      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+        "domains.songs.products[0].retentionHours: must be between 24 and 8760",
+      ]);
+    }
+    const declarations = withProduct("songs", (p) => ({ ...p, retentionHours: 48 }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig("prod"), declarations)), [
+      "domains.songs.products[0].retentionHours: 48 is below this environment's floor of 168",
+    ]);
+  });
+
+  it("rejects a partition key that is not a required string field of every event type", () => {
+    const declarations = withProduct("songs", (p) => ({ ...p, partitionKey: "artistId" }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      "domains.songs.products[0].partitionKey: artistId is not a required string field of song.updated",
+    ]);
+  });
+
+  it("rejects a max record age longer than the stream keeps records", () => {
+    const declarations = withDomain("recommendations", (d) => ({
+      ...d,
+      subscriptions: d.subscriptions.map((s) =>
+        s.name === "songs-update" ? { ...s, delivery: { maxRecordAgeSeconds: 172800 } } : s,
+      ),
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      "domains.recommendations.subscriptions[1].delivery.maxRecordAgeSeconds: 172800 s is longer than songs/song-events's retention of 24 h",
+    ]);
+  });
+
+  describe("contract compatibility", () => {
+    const v1 = {
+      "song.published": z.object({ songId: z.string(), title: z.string(), durationMs: z.number() }),
+    };
+    const withVersions = (v2: Record<string, z.ZodObject>) =>
+      withProduct("songs", (p) => ({
+        ...p,
+        contract: defineContract("songs.song-events", [
+          { version: 1, events: v1 },
+          { version: 2, events: v2 },
+        ]),
+      }));
+    const prefix = "domains.songs.products[0].contract: version 2 breaks compatibility with version 1: ";
+
+    it("accepts a new optional field", () => {
+      const v2 = { "song.published": v1["song.published"].extend({ mood: z.string().optional() }) };
+      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), []);
+    });
+
+    it("rejects a removed field", () => {
+      const v2 = { "song.published": z.object({ songId: z.string(), title: z.string() }) };
+      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), [
+        `${prefix}song.published: field durationMs was removed`,
+      ]);
+    });
+
+    it("rejects a type change", () => {
+      const v2 = {
+        "song.published": z.object({ songId: z.string(), title: z.string(), durationMs: z.string() }),
+      };
+      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), [
+        `${prefix}song.published: field durationMs changed type from number to string`,
+      ]);
+    });
+
+    it("rejects a new required field", () => {
+      const v2 = { "song.published": v1["song.published"].extend({ mood: z.string() }) };
+      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), [
+        `${prefix}song.published: new required field mood`,
+      ]);
+    });
+
+    it("rejects a removed event type", () => {
+      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions({}))), [
+        "domains.songs.products[0].contract.versions[1].events: must declare at least one event type",
+        `${prefix}event type song.published was removed`,
+      ]);
+    });
+  });
+
+  it("returns every problem at once, each with its path", () => {
+    const declarations = domains.map((d): DomainDeclaration => {
+      if (d.name === "songs") return { ...d, products: [{ ...d.products[0]!, retentionHours: 1 }] };
+      if (d.name === "podcasts") return { ...d, products: [{ ...d.products[0]!, partitionKey: "nope" }] };
+      if (d.name === "users") return { ...d, account: "x" };
+      if (d.name === "analytics")
+        return { ...d, subscriptions: [{ ...d.subscriptions[0]!, product: "a/b" }] };
+      return d;
+    });
+    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      "domains.songs.products[0].retentionHours: must be between 24 and 8760",
+      "domains.users.account: unknown account alias x (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
+      "domains.podcasts.products[0].partitionKey: nope is not a required string field of episode.published",
+      "domains.podcasts.products[0].partitionKey: nope is not a required string field of episode.updated",
+      "domains.analytics.subscriptions[0].product: no data product a/b in the mesh",
+    ]);
+  });
+
+  it("reports a malformed config and malformed domains together", () => {
+    const problems = problemsOf(
+      parseMeshConfig({ ...meshConfig(), organizationId: "acme" }, [...domains, { name: "Bad Domain" }]),
+    );
+    assert.deepEqual(problems.slice(0, 2), [
+      "config.organizationId: must be an AWS Organizations id (o-...)",
+      "domains[6].name: must be lower-case words joined by hyphens",
+    ]);
+  });
+
+  it("requires a stack reference pattern for a stack that deploys some units, and known unit names", () => {
+    const config = { ...meshConfig(), units: ["songs", "music"] };
+    delete (config as Record<string, unknown>).stackReferencePattern;
+    assert.deepEqual(problemsOf(parseMeshConfig(config, domains)), [
+      "config.stackReferencePattern: is required when units is not [all]: other units' outputs are read from their stacks",
+    ]);
+    assert.deepEqual(problemsOf(parseMeshConfig({ ...meshConfig(), units: ["songs", "music"] }, domains)), [
+      "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
+    ]);
+  });
+
+  it("requires protection of stateful resources in prod", () => {
+    assert.deepEqual(
+      problemsOf(parseMeshConfig({ ...meshConfig("prod"), protectStateful: false }, domains)),
+      ["config.protectStateful: must be true in prod"],
+    );
+  });
+});
