@@ -65,7 +65,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         const key = `${args.type}::${args.name}`;
         if (inputsByKey.has(key))
           throw new Error(`two resources of type ${args.type} are named ${args.name}`);
-        const inputs = { ...args.inputs };
+        // Provider inputs reach the monitor as JSON strings; the plan shows them as values.
+        const inputs = args.type.startsWith("pulumi:providers:")
+          ? Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, parseJsonString(v)]))
+          : { ...args.inputs };
         delete inputs[DYNAMIC_PROVIDER_INPUT];
         inputsByKey.set(key, { inputs, provider: args.provider });
         if (args.type === "pulumi:pulumi:StackReference") {
@@ -75,9 +78,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
           return { id: args.inputs.name, state: { name: args.inputs.name, outputs, secretOutputNames: [] } };
         }
         if (args.type.startsWith("pulumi:providers:")) {
-          const ids = args.inputs.allowedAccountIds as string[] | string | undefined;
-          const parsed = typeof ids === "string" ? (JSON.parse(ids) as string[]) : ids;
-          providerAccounts.set(args.name, parsed?.[0] ?? null);
+          providerAccounts.set(args.name, (inputs.allowedAccountIds as string[] | undefined)?.[0] ?? null);
           return { id: `${args.name}-id`, state: args.inputs };
         }
         const account =
@@ -106,45 +107,62 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     ),
   );
 
-  const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
-    pulumi.runtime.registerStackTransformation((args) => {
-      registered.push({
-        key: `${args.type}::${args.name}`,
-        resource: args.resource,
-        opts: args.opts,
-        type: args.type,
-        name: args.name,
-      });
-      return undefined;
-    });
-    return options.program();
-  })) as Record<string, unknown>;
-  await (pulumi.runtime as unknown as { disconnect(): Promise<void> }).disconnect?.();
-
-  const resources: PlannedResource[] = [];
-  for (const entry of registered) {
-    const urn = await promiseOf(entry.resource.urn);
-    const parent = entry.opts.parent ? await promiseOf(entry.opts.parent.urn) : null;
-    const recorded = inputsByKey.get(entry.key);
-    const providerName = recorded?.provider
-      ? providerNameOf(recorded.provider)
-      : providerOfOptions(entry.opts);
-    resources.push({
-      urn,
-      type: entry.type,
-      name: entry.name,
-      account: entry.type.startsWith("pulumi:providers:")
-        ? (providerAccounts.get(entry.name) ?? null)
-        : providerName
-          ? (providerAccounts.get(providerName) ?? null)
-          : null,
-      parent,
-      protect: entry.opts.protect === true,
-      retainOnDelete: entry.opts.retainOnDelete === true,
-      inputs: recorded?.inputs ?? {},
-    });
+  // As under the Pulumi CLI, an error raised inside an output (a missing stack output, a failed
+  // apply) fails the run; under the mock runtime it would otherwise leave promises pending forever.
+  let onFailure: ((reason: unknown) => void) | undefined;
+  const failed = new Promise<never>((_, reject) => {
+    onFailure = reject;
+    process.prependListener("unhandledRejection", reject);
+    process.prependListener("uncaughtException", reject);
+  });
+  try {
+    return await Promise.race([collect(), failed]);
+  } finally {
+    process.off("unhandledRejection", onFailure!);
+    process.off("uncaughtException", onFailure!);
   }
-  return { stack: options.stack, resources, outputs: await resolveDeep(outputs ?? {}) };
+
+  async function collect(): Promise<Evaluation> {
+    const outputs = (await pulumi.runtime.runInPulumiStack(async () => {
+      pulumi.runtime.registerStackTransformation((args) => {
+        registered.push({
+          key: `${args.type}::${args.name}`,
+          resource: args.resource,
+          opts: args.opts,
+          type: args.type,
+          name: args.name,
+        });
+        return undefined;
+      });
+      return options.program();
+    })) as Record<string, unknown>;
+    await pulumi.runtime.disconnect();
+
+    const resources: PlannedResource[] = [];
+    for (const entry of registered) {
+      const urn = await promiseOf(entry.resource.urn);
+      const parent = entry.opts.parent ? await promiseOf(entry.opts.parent.urn) : null;
+      const recorded = inputsByKey.get(entry.key);
+      const providerName = recorded?.provider
+        ? providerNameOf(recorded.provider)
+        : providerOfOptions(entry.opts);
+      resources.push({
+        urn,
+        type: entry.type,
+        name: entry.name,
+        account: entry.type.startsWith("pulumi:providers:")
+          ? (providerAccounts.get(entry.name) ?? null)
+          : providerName
+            ? (providerAccounts.get(providerName) ?? null)
+            : null,
+        parent,
+        protect: entry.opts.protect === true,
+        retainOnDelete: entry.opts.retainOnDelete === true,
+        inputs: recorded?.inputs ?? {},
+      });
+    }
+    return { stack: options.stack, resources, outputs: await resolveDeep(outputs ?? {}) };
+  }
 }
 
 /** `urn:pulumi:stack::project::pulumi:providers:aws::account-songs::<id>` -> `account-songs` */
@@ -158,6 +176,15 @@ function providerOfOptions(opts: pulumi.ResourceOptions): string | undefined {
     (opts as pulumi.CustomResourceOptions).provider ?? (opts as pulumi.ComponentResourceOptions).providers;
   const name = (provider as { __name?: string } | undefined)?.__name;
   return typeof name === "string" ? name : undefined;
+}
+
+function parseJsonString(value: unknown): unknown {
+  if (typeof value !== "string" || !/^[[{]/.test(value)) return value;
+  try {
+    return JSON.parse(value);
+  } catch {
+    return value;
+  }
 }
 
 export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {

@@ -1,0 +1,351 @@
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { stringify } from "yaml";
+import { domains } from "../../domains";
+import { MeshConfigError } from "../../platform/mesh";
+import { evaluateStack, policyOf, stackFile, type StackUnderTest } from "../helpers/stacks";
+
+const ACCOUNTS = {
+  platform: "210987654321",
+  users: "210987654322",
+  songs: "210987654323",
+  podcasts: "210987654324",
+  interactions: "210987654325",
+  recommendations: "210987654326",
+  analytics: "210987654327",
+};
+const ORG = "o-a1b2c3d4e5";
+const INTERACTIONS_ARN = `arn:aws:kinesis:eu-west-1:${ACCOUNTS.interactions}:stream/interactions.interaction-events`;
+const READ = [
+  "kinesis:DescribeStream",
+  "kinesis:DescribeStreamSummary",
+  "kinesis:GetRecords",
+  "kinesis:GetShardIterator",
+  "kinesis:ListShards",
+];
+const role = (domain: keyof typeof ACCOUNTS, subscription: string) =>
+  `arn:aws:iam::${ACCOUNTS[domain]}:role/mesh-${domain}-${subscription}`;
+const boundTo = (account: string, roleArn: string) => ({
+  Principal: { AWS: `arn:aws:iam::${account}:root` },
+  Condition: { ArnEquals: { "aws:PrincipalArn": roleArn }, StringEquals: { "aws:PrincipalOrgID": ORG } },
+});
+
+describe("the program under the mock runtime", () => {
+  let dev: StackUnderTest;
+  before(async () => {
+    dev = await evaluateStack("dev");
+  });
+
+  it("deploys every resource through the provider of its domain's account", () => {
+    for (const resource of dev.resources) {
+      if (resource.type.startsWith("pulumi:providers:")) continue;
+      const unit = resource.name.split("-")[0] as keyof typeof ACCOUNTS;
+      assert.equal(resource.account, ACCOUNTS[unit], `${resource.type} ${resource.name}`);
+    }
+    const providers = dev.ofType("pulumi:providers:aws");
+    assert.equal(providers.length, 7);
+    const songs = dev.named("account-songs");
+    assert.deepEqual(songs.inputs.allowedAccountIds, [ACCOUNTS.songs]);
+    assert.deepEqual(songs.inputs.assumeRoles, [
+      { roleArn: `arn:aws:iam::${ACCOUNTS.songs}:role/mesh-deployer`, sessionName: "mesh-dev" },
+    ]);
+  });
+
+  it("creates one encrypted stream per product in the producer's account, sized from the declaration", () => {
+    const streams = dev.ofType("aws:kinesis/stream:Stream");
+    assert.deepEqual(
+      streams.map((s) => [s.inputs.name, s.account]),
+      [
+        ["users.user-events", ACCOUNTS.users],
+        ["songs.song-events", ACCOUNTS.songs],
+        ["podcasts.episode-events", ACCOUNTS.podcasts],
+        ["interactions.interaction-events", ACCOUNTS.interactions],
+      ],
+    );
+    const interactions = dev.named("interactions-interaction-events-stream");
+    // 4 MiB/s -> 4 shards; 6,000 records/s -> 6; two standard consumers read 8 MiB/s -> 4.
+    assert.deepEqual(interactions.inputs, {
+      name: "interactions.interaction-events",
+      retentionPeriod: 168,
+      shardCount: 6,
+      streamModeDetails: { streamMode: "PROVISIONED" },
+      encryptionType: "KMS",
+      kmsKeyId: `arn:aws:kms:eu-west-1:${ACCOUNTS.interactions}:key/interactions-interaction-events-key`,
+      enforceConsumerDeletion: false,
+      tags: {
+        "mesh:domain": "interactions",
+        "mesh:environment": "dev",
+        "mesh:managed-by": "pulumi",
+        "mesh:product": "interactions/interaction-events",
+        "mesh:classification": "confidential",
+      },
+    });
+    assert.ok(interactions.urn.includes("mesh:streaming:StreamingDomain$aws:kinesis/stream:Stream::"));
+    assert.deepEqual(dev.named("podcasts-episode-events-stream").inputs.streamModeDetails, {
+      streamMode: "ON_DEMAND",
+    });
+    assert.equal(dev.named("podcasts-episode-events-stream").inputs.shardCount, undefined);
+  });
+
+  it("writes one resource policy per stream granting exactly its subscribers least-privilege reads", () => {
+    const policies = dev.ofType("aws:kinesis/resourcePolicy:ResourcePolicy");
+    const onStreams = policies.filter((p) => !String(p.inputs.resourceArn).includes("/consumer/"));
+    assert.equal(onStreams.length, 4);
+    assert.equal(new Set(onStreams.map((p) => p.inputs.resourceArn)).size, 4);
+
+    const policy = dev.named("interactions-interaction-events-stream-policy");
+    assert.equal(policy.inputs.resourceArn, INTERACTIONS_ARN);
+    assert.deepEqual(policyOf(policy).Statement, [
+      {
+        Sid: "ReadRecommendationsInteractionsUpdate",
+        Effect: "Allow",
+        ...boundTo(ACCOUNTS.recommendations, role("recommendations", "interactions-update")),
+        Action: ["kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:ListShards"],
+        Resource: INTERACTIONS_ARN,
+      },
+      {
+        Sid: "ReadAnalyticsInteractionsIngestor",
+        Effect: "Allow",
+        ...boundTo(ACCOUNTS.analytics, role("analytics", "interactions-ingestor")),
+        Action: READ,
+        Resource: INTERACTIONS_ARN,
+      },
+      {
+        Sid: "ReadAnalyticsLiveFeed",
+        Effect: "Allow",
+        ...boundTo(ACCOUNTS.analytics, role("analytics", "live-feed")),
+        Action: READ,
+        Resource: INTERACTIONS_ARN,
+      },
+      {
+        Sid: "PlatformAudit",
+        Effect: "Allow",
+        ...boundTo(ACCOUNTS.platform, `arn:aws:iam::${ACCOUNTS.platform}:role/mesh-auditor`),
+        Action: ["kinesis:DescribeStreamSummary"],
+        Resource: INTERACTIONS_ARN,
+      },
+    ]);
+  });
+
+  it("registers the enhanced fan-out consumer in the stream's account with its own policy, after it exists", () => {
+    const [consumer] = dev.ofType("aws:kinesis/streamConsumer:StreamConsumer");
+    assert.equal(consumer!.account, ACCOUNTS.interactions);
+    assert.equal(consumer!.inputs.name, "recommendations.interactions-update");
+    assert.equal(consumer!.inputs.streamArn, INTERACTIONS_ARN);
+    const policy = dev.named(
+      "interactions-interaction-events-recommendations-interactions-update-consumer-policy",
+    );
+    const consumerArn = `${INTERACTIONS_ARN}/consumer/recommendations.interactions-update:1700000000`;
+    assert.equal(policy.inputs.resourceArn, consumerArn);
+    assert.deepEqual(policyOf(policy).Statement, [
+      {
+        Sid: "SubscribeRecommendationsInteractionsUpdate",
+        Effect: "Allow",
+        ...boundTo(ACCOUNTS.recommendations, role("recommendations", "interactions-update")),
+        Action: ["kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"],
+        Resource: consumerArn,
+      },
+    ]);
+  });
+
+  it("encrypts with a rotating customer-managed key whose policy lets only the producer and subscribers use it through Kinesis", () => {
+    const key = dev.named("interactions-interaction-events-key");
+    assert.equal(key.inputs.enableKeyRotation, true);
+    assert.equal(key.inputs.deletionWindowInDays, 30);
+    const viaKinesis = {
+      "kms:ViaService": "kinesis.eu-west-1.amazonaws.com",
+      "kms:EncryptionContext:aws:kinesis:arn": INTERACTIONS_ARN,
+    };
+    const decrypt = (subscription: string, domain: "recommendations" | "analytics") => ({
+      Sid: `Decrypt${domain[0]!.toUpperCase()}${domain.slice(1)}${subscription
+        .split("-")
+        .map((w) => w[0]!.toUpperCase() + w.slice(1))
+        .join("")}`,
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${ACCOUNTS[domain]}:root` },
+      Action: "kms:Decrypt",
+      Resource: "*",
+      Condition: {
+        ArnEquals: { "aws:PrincipalArn": role(domain, subscription) },
+        StringEquals: { "aws:PrincipalOrgID": ORG, ...viaKinesis },
+      },
+    });
+    assert.deepEqual(policyOf(key).Statement, [
+      {
+        Sid: "AccountAdministration",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNTS.interactions}:root` },
+        Action: "kms:*",
+        Resource: "*",
+      },
+      {
+        Sid: "ProducerEncrypts",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNTS.interactions}:role/mesh-interactions-producer` },
+        Action: "kms:GenerateDataKey",
+        Resource: "*",
+        Condition: { StringEquals: viaKinesis },
+      },
+      decrypt("interactions-update", "recommendations"),
+      decrypt("interactions-ingestor", "analytics"),
+      decrypt("live-feed", "analytics"),
+    ]);
+  });
+
+  it("gives each producer domain one role that may only publish to its own streams", () => {
+    const policy = dev.named("songs-producer-policy");
+    assert.deepEqual(policyOf(policy).Statement, [
+      {
+        Sid: "PublishToOwnProducts",
+        Effect: "Allow",
+        Action: [
+          "kinesis:PutRecord",
+          "kinesis:PutRecords",
+          "kinesis:DescribeStreamSummary",
+          "kinesis:ListShards",
+        ],
+        Resource: [`arn:aws:kinesis:eu-west-1:${ACCOUNTS.songs}:stream/songs.song-events`],
+        Condition: { StringEquals: { "aws:ResourceTag/mesh:domain": "songs" } },
+      },
+      {
+        Sid: "EncryptThroughKinesis",
+        Effect: "Allow",
+        Action: "kms:GenerateDataKey",
+        Resource: [`arn:aws:kms:eu-west-1:${ACCOUNTS.songs}:key/songs-song-events-key`],
+        Condition: { StringEquals: { "kms:ViaService": "kinesis.eu-west-1.amazonaws.com" } },
+      },
+    ]);
+  });
+
+  it("publishes each contract to the domain's schema registry with BACKWARD compatibility", () => {
+    const schema = dev.named("users-user-events-schema");
+    assert.equal(schema.inputs.compatibility, "BACKWARD");
+    assert.equal(schema.inputs.dataFormat, "JSON");
+    const definition = JSON.parse(schema.inputs.schemaDefinition as string);
+    assert.equal(definition.title, "users.user-events v2");
+    assert.deepEqual(definition.properties.type.enum, ["user.created", "user.updated"]);
+  });
+
+  it("alarms on write throttling and on iterator age at half the retention", () => {
+    const age = dev.named("interactions-interaction-events-iterator-age");
+    assert.equal(age.inputs.metricName, "GetRecords.IteratorAgeMilliseconds");
+    assert.equal(age.inputs.threshold, (168 * 3600 * 1000) / 2);
+    assert.deepEqual(age.inputs.dimensions, { StreamName: "interactions.interaction-events" });
+    const throttled = dev.named("songs-song-events-write-throttled");
+    assert.equal(throttled.inputs.metricName, "WriteProvisionedThroughputExceeded");
+    assert.equal(throttled.inputs.threshold, 0);
+    assert.deepEqual(throttled.inputs.alarmActions, [
+      `arn:aws:sns:eu-west-1:${ACCOUNTS.songs}:songs-alarms-topic`,
+    ]);
+  });
+
+  it("leaves dev resources unprotected", () => {
+    assert.deepEqual(
+      dev.resources.filter((r) => r.protect || r.retainOnDelete),
+      [],
+    );
+  });
+
+  it("protects and retains streams and keys in prod", async () => {
+    const prod = await evaluateStack("prod");
+    const stateful = prod.resources.filter((r) => r.protect);
+    assert.deepEqual(stateful.map((r) => r.type).sort(), [
+      ...Array(4).fill("aws:kinesis/stream:Stream"),
+      ...Array(4).fill("aws:kms/key:Key"),
+    ]);
+    assert.ok(stateful.every((r) => r.retainOnDelete));
+    assert.equal(prod.named("interactions-interaction-events-stream").inputs.retentionPeriod, 168);
+    assert.equal(prod.named("songs-song-events-stream").inputs.retentionPeriod, 168);
+  });
+
+  it("deploys a producer team's stack with platform values read from the platform stack", async () => {
+    const auditor = `arn:aws:iam::${ACCOUNTS.platform}:role/mesh-auditor-from-stack`;
+    const songs = await evaluateStack(
+      "dev",
+      { "mesh:units": ["songs"] },
+      { peerStacks: { "acme/mesh/platform-dev": { platform: { auditorRoleArn: auditor } } } },
+    );
+    const accounts = new Set(songs.resources.filter((r) => r.account).map((r) => r.account));
+    assert.deepEqual([...accounts], [ACCOUNTS.songs]);
+    assert.deepEqual(
+      songs.ofType("pulumi:pulumi:StackReference").map((r) => r.inputs.name),
+      ["acme/mesh/platform-dev"],
+    );
+    const audit = policyOf(songs.named("songs-song-events-stream-policy")).Statement.find(
+      (s) => s.Sid === "PlatformAudit",
+    );
+    assert.equal(audit.Condition.ArnEquals["aws:PrincipalArn"], auditor);
+    assert.deepEqual(Object.keys(songs.outputs), ["products"]);
+  });
+
+  it("fails a producer team's stack with a clear error when the platform stack has not exported its outputs", async () => {
+    await assert.rejects(
+      evaluateStack("dev", { "mesh:units": ["songs"] }, { peerStacks: { "acme/mesh/platform-dev": {} } }),
+      /Required output 'platform' does not exist on stack 'acme\/mesh\/platform-dev'/,
+    );
+  });
+
+  it("refuses a broken mesh before registering anything", async () => {
+    const broken = domains.map((d) => (d.name === "songs" ? { ...d, account: "nowhere" } : d));
+    await assert.rejects(evaluateStack("dev", {}, { domains: broken }), (error: unknown) => {
+      assert.ok(error instanceof MeshConfigError);
+      assert.deepEqual(error.problems, [
+        "domains.songs.account: unknown account alias nowhere (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
+      ]);
+      return true;
+    });
+  });
+});
+
+describe("npm run plan", () => {
+  const root = join(__dirname, "..", "..");
+  const plan = (cwd: string, stack: string) =>
+    spawnSync(
+      process.execPath,
+      [join(root, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "scripts", "plan.ts"), stack],
+      {
+        cwd,
+        encoding: "utf8",
+      },
+    );
+
+  it("writes the plan of a stack with every resource's account, parent and options", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "plan-"));
+    writeFileSync(join(cwd, "Pulumi.dev.yaml"), stringify({ config: stackFile("dev") }));
+    const result = plan(cwd, "dev");
+    assert.equal(result.status, 0, result.stderr);
+    assert.match(result.stdout, /interactions \(210987654325\): \d+ resources/);
+    const written = JSON.parse(readFileSync(join(cwd, "plan", "dev.json"), "utf8"));
+    assert.equal(written.stack, "dev");
+    assert.deepEqual(written.accounts, ACCOUNTS);
+    const stream = written.resources.find((r: { name: string }) => r.name === "songs-song-events-stream");
+    assert.deepEqual(Object.keys(stream), [
+      "urn",
+      "type",
+      "name",
+      "account",
+      "parent",
+      "protect",
+      "retainOnDelete",
+      "inputs",
+    ]);
+    assert.equal(
+      stream.parent,
+      "urn:pulumi:dev::mesh::pulumi:pulumi:Stack$mesh:streaming:StreamingDomain::songs",
+    );
+  });
+
+  it("prints every problem of a broken stack config, exits non-zero and writes nothing", () => {
+    const cwd = mkdtempSync(join(tmpdir(), "plan-"));
+    const config = { ...stackFile("dev"), "mesh:organizationId": "acme", "mesh:defaultRetentionHours": 12 };
+    writeFileSync(join(cwd, "Pulumi.broken.yaml"), stringify({ config }));
+    const result = plan(cwd, "broken");
+    assert.equal(result.status, 1);
+    assert.match(result.stderr, /config\.organizationId: must be an AWS Organizations id \(o-\.\.\.\)/);
+    assert.match(result.stderr, /config\.defaultRetentionHours: Too small: expected number to be >=24/);
+    assert.equal(existsSync(join(cwd, "plan")), false);
+  });
+});
