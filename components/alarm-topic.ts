@@ -9,6 +9,8 @@ export interface AlarmTopicArgs {
   /** The account the topic lives in (CloudWatch alarms publish only within their account). */
   readonly accountId: string;
   readonly tags: Readonly<Record<string, string>>;
+  /** Protect and retain the key (prod). @default false */
+  readonly protect?: boolean;
 }
 
 /**
@@ -43,7 +45,7 @@ export class AlarmTopic extends pulumi.ComponentResource {
         ],
         tags: args.tags,
       },
-      { parent: this },
+      args.protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this },
     );
     const topic = new aws.sns.Topic(
       `${name}-topic`,

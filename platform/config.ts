@@ -44,6 +44,10 @@ export const stackConfigSchema = z
     minRetentionHours: z.number().int().min(24).max(8760).default(24),
     capacityMode: z.enum(["declared", "on-demand"]).default("declared"),
     protectStateful: z.boolean().default(false),
+    pushTokenSha256: z
+      .string()
+      .regex(/^[0-9a-f]{64}$/, "must be the hex SHA-256 of the push subscribers' token")
+      .optional(),
   })
   .superRefine((config, ctx) => {
     if (!config.units.includes(ALL_UNITS) && !config.stackReferencePattern) {

@@ -1,5 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AlarmTopic } from "../components/alarm-topic";
+import { ConsumerDomain } from "../components/consumer-domain";
+import { createMeshKey } from "../components/kms";
+import type { DomainInfra } from "../components/wiring";
+import { domainInfra } from "../domains/infra";
 import { MeshGovernance } from "../components/governance";
 import { StreamingDomain, type PublishedProduct } from "../components/streaming-domain";
 import { domains } from "../domains";
@@ -28,6 +32,7 @@ export function readStackConfig(): Record<string, unknown> {
 export interface UnitOutputs {
   platform?: { auditorRoleArn: pulumi.Output<string> };
   products?: Record<string, PublishedProduct>;
+  consumers?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -80,7 +85,10 @@ class PeerStacks {
  * The program: stack config -> mesh -> the units this stack deploys. A broken declaration throws
  * before any resource is registered.
  */
-export function deployMesh(declarations: readonly DomainDeclaration[] = domains): UnitOutputs {
+export function deployMesh(
+  declarations: readonly DomainDeclaration[] = domains,
+  infra: Readonly<Record<string, DomainInfra>> = domainInfra,
+): UnitOutputs {
   const mesh = loadMesh(readStackConfig(), declarations);
   const providers = new AccountProviders(mesh.config);
   const peers = new PeerStacks(mesh);
@@ -98,28 +106,81 @@ export function deployMesh(declarations: readonly DomainDeclaration[] = domains)
   }
 
   const products: Record<string, PublishedProduct> = {};
-  for (const domain of mesh.domains.filter((d) => mesh.units.has(d.name))) {
+  const deployed = mesh.domains.filter((d) => mesh.units.has(d.name));
+  const alarms = new Map(
+    deployed.map((domain) => [
+      domain.name,
+      new AlarmTopic(
+        `${domain.name}-alarms`,
+        {
+          accountId: domain.accountId,
+          tags: unitTags(mesh.config, domain.name),
+          protect: mesh.config.protectStateful,
+        },
+        { provider: providers.get(domain.accountAlias) },
+      ),
+    ]),
+  );
+  for (const domain of deployed.filter((d) => d.products.length)) {
+    const streaming = new StreamingDomain(
+      domain.name,
+      {
+        domain,
+        subscriptions: mesh.subscriptions.filter((s) => s.product.domain === domain.name),
+        config: mesh.config,
+        auditorRoleArn: auditorRoleArn ?? peers.auditorRoleArn(),
+        alarmTopicArn: alarms.get(domain.name)!.topicArn,
+      },
+      { provider: providers.get(domain.accountAlias) },
+    );
+    Object.assign(products, streaming.products);
+  }
+
+  const consumers: Record<string, Record<string, unknown>> = {};
+  for (const domain of deployed.filter((d) => d.subscriptions.length)) {
     const provider = providers.get(domain.accountAlias);
-    const alarms = new AlarmTopic(
-      `${domain.name}-alarms`,
-      { accountId: domain.accountId, tags: unitTags(mesh.config, domain.name) },
+    const tags = unitTags(mesh.config, domain.name);
+    const dataKey = createMeshKey(
+      `${domain.name}-data-key`,
+      { description: `Encrypts ${domain.name}'s own data`, accountId: domain.accountId, grants: [], tags },
+      mesh.config.protectStateful ? { provider, protect: true, retainOnDelete: true } : { provider },
+    );
+    const alarmTopicArn = alarms.get(domain.name)!.topicArn;
+    const own = infra[domain.name]?.({
+      domain,
+      config: mesh.config,
+      provider,
+      tags,
+      dataKeyArn: dataKey.arn,
+      alarmTopicArn,
+      protect: mesh.config.protectStateful,
+    });
+    const subscribed = Object.fromEntries(
+      domain.subscriptions.map((s) => [
+        s.product.ref,
+        products[s.product.ref] ?? peers.product(s.product.domain, s.product.ref),
+      ]),
+    );
+    const consumer = new ConsumerDomain(
+      domain.name,
+      {
+        domain,
+        config: mesh.config,
+        products: subscribed,
+        dataKeyArn: dataKey.arn,
+        alarmTopicArn,
+        handlers: own?.handlers,
+      },
       { provider },
     );
-    if (domain.products.length) {
-      const streaming = new StreamingDomain(
-        domain.name,
-        {
-          domain,
-          subscriptions: mesh.subscriptions.filter((s) => s.product.domain === domain.name),
-          config: mesh.config,
-          auditorRoleArn: auditorRoleArn ?? peers.auditorRoleArn(),
-          alarmTopicArn: alarms.topicArn,
-        },
-        { provider },
-      );
-      Object.assign(products, streaming.products);
-    }
+    consumers[domain.name] = {
+      functions: consumer.functionNames,
+      failureBucket: consumer.failureBucketName,
+      pushEndpoints: consumer.pushEndpoints,
+      ...own?.outputs,
+    };
   }
+  if (Object.keys(consumers).length) outputs.consumers = consumers;
   if (Object.keys(products).length) outputs.products = products;
   return outputs;
 }

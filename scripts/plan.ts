@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { MeshConfigError } from "../platform/mesh";
 import { deployMesh } from "../platform/program";
+import { evaluatePlan, formatViolations, summarize } from "../policy/evaluate";
 import { evaluateProgram, readStackFile, type PlannedResource } from "../tooling/evaluate";
 
 /**
@@ -34,7 +35,14 @@ async function main(): Promise<number> {
   writeFileSync(file, JSON.stringify(plan, null, 2) + "\n");
   printSummary(stack, accounts, evaluation.resources);
   console.log(`\nwrote ${file} (${evaluation.resources.length} resources)`);
-  return 0;
+
+  // The same policies `pulumi preview --policy-pack policy` runs, over what was just evaluated.
+  const policies = await evaluatePlan(plan);
+  console.log(`\npolicy pack mesh-guardrails`);
+  const details = formatViolations(policies);
+  if (details) console.log(details);
+  console.log(summarize(policies));
+  return policies.mandatoryCount > 0 ? 1 : 0;
 }
 
 function findMeshError(error: unknown): MeshConfigError | undefined {

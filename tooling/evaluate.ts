@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { parse } from "yaml";
 
@@ -7,6 +8,8 @@ export interface PlannedResource {
   readonly urn: string;
   readonly type: string;
   readonly name: string;
+  /** The physical id the mock runtime assigned (what other resources' inputs refer to). */
+  readonly id: string | null;
   /** Id of the account whose provider manages the resource; null for providers and the stack. */
   readonly account: string | null;
   readonly parent: string | null;
@@ -50,7 +53,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
   const project = options.project ?? "mesh";
   const providerAccounts = new Map<string, string | null>();
   const region = String(options.config[`${project}:region`] ?? "eu-west-1");
-  const inputsByKey = new Map<string, { inputs: Record<string, unknown>; provider?: string }>();
+  const inputsByKey = new Map<string, { inputs: Record<string, unknown>; provider?: string; id?: string }>();
   const registered: {
     key: string;
     resource: pulumi.Resource;
@@ -68,7 +71,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         // Provider inputs reach the monitor as JSON strings; the plan shows them as values.
         const inputs = args.type.startsWith("pulumi:providers:")
           ? Object.fromEntries(Object.entries(args.inputs).map(([k, v]) => [k, parseJsonString(v)]))
-          : { ...args.inputs };
+          : (summariseAssets(args.inputs) as Record<string, unknown>);
         delete inputs[DYNAMIC_PROVIDER_INPUT];
         inputsByKey.set(key, { inputs, provider: args.provider });
         if (args.type === "pulumi:pulumi:StackReference") {
@@ -83,10 +86,10 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         }
         const account =
           (args.provider && providerAccounts.get(providerNameOf(args.provider) ?? "")) || "000000000000";
-        return {
-          id: `${args.name}-id`,
-          state: mockState(args.type, args.name, args.inputs, account, region),
-        };
+        const state = mockState(args.type, args.name, args.inputs, account, region);
+        const id = String(state.id ?? `${args.name}-id`);
+        inputsByKey.get(key)!.id = id;
+        return { id, state };
       },
       call(args) {
         throw new Error(
@@ -139,6 +142,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     await pulumi.runtime.disconnect();
 
     const resources: PlannedResource[] = [];
+    const accountOfUrn = new Map<string, string | null>();
     for (const entry of registered) {
       const urn = await promiseOf(entry.resource.urn);
       const parent = entry.opts.parent ? await promiseOf(entry.opts.parent.urn) : null;
@@ -150,19 +154,29 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         urn,
         type: entry.type,
         name: entry.name,
+        id: recorded?.id ?? null,
         account: entry.type.startsWith("pulumi:providers:")
           ? (providerAccounts.get(entry.name) ?? null)
           : providerName
             ? (providerAccounts.get(providerName) ?? null)
-            : null,
+            : (accountOfRole(recorded?.inputs.roleArn) ??
+              (parent ? (accountOfUrn.get(parent) ?? null) : null)),
         parent,
         protect: entry.opts.protect === true,
         retainOnDelete: entry.opts.retainOnDelete === true,
         inputs: recorded?.inputs ?? {},
       });
+      accountOfUrn.set(urn, resources[resources.length - 1]!.account);
     }
     return { stack: options.stack, resources, outputs: await resolveDeep(outputs ?? {}) };
   }
+}
+
+/** Dynamic providers reach their account through the role they assume. */
+function accountOfRole(roleArn: unknown): string | null {
+  return typeof roleArn === "string"
+    ? (/^arn:aws[a-z-]*:iam::(\d{12}):role\//.exec(roleArn)?.[1] ?? null)
+    : null;
 }
 
 /** `urn:pulumi:stack::project::pulumi:providers:aws::account-songs::<id>` -> `account-songs` */
@@ -176,6 +190,30 @@ function providerOfOptions(opts: pulumi.ResourceOptions): string | undefined {
     (opts as pulumi.CustomResourceOptions).provider ?? (opts as pulumi.ComponentResourceOptions).providers;
   const name = (provider as { __name?: string } | undefined)?.__name;
   return typeof name === "string" ? name : undefined;
+}
+
+const ASSET_SIG = "4dabf18193072939515e22adb298388d";
+
+/** Assets and archives (bundled handler code) as their size and hash: the plan stays readable. */
+function summariseAssets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(summariseAssets);
+  if (!value || typeof value !== "object") return value;
+  const record = value as Record<string, unknown>;
+  if (record.__pulumiArchive === true || record.__pulumiAsset === true) {
+    return { archive: "bundled code; see sourceCodeHash" };
+  }
+  if (ASSET_SIG in record) {
+    if (record.assets) {
+      return {
+        archive: Object.fromEntries(
+          Object.entries(record.assets as Record<string, unknown>).map(([k, v]) => [k, summariseAssets(v)]),
+        ),
+      };
+    }
+    const text = String(record.text ?? "");
+    return { bytes: Buffer.byteLength(text), sha256: createHash("sha256").update(text).digest("hex") };
+  }
+  return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, summariseAssets(v)]));
 }
 
 function parseJsonString(value: unknown): unknown {
@@ -207,6 +245,8 @@ function mockState(
   region: string,
 ): Record<string, unknown> {
   const physical = inputs.name ?? name;
+  const bucket = inputs.bucket ?? `${inputs.bucketPrefix ?? name}mock`;
+  const apiId = `${name}-id`;
   const arns: Record<string, string> = {
     "aws:kinesis/stream:Stream": `arn:aws:kinesis:${region}:${account}:stream/${physical}`,
     "aws:kinesis/streamConsumer:StreamConsumer": `${inputs.streamArn}/consumer/${physical}:1700000000`,
@@ -214,11 +254,30 @@ function mockState(
     "aws:iam/role:Role": `arn:aws:iam::${account}:role/${physical}`,
     "aws:sns/topic:Topic": `arn:aws:sns:${region}:${account}:${physical}`,
     "aws:glue/registry:Registry": `arn:aws:glue:${region}:${account}:registry/${inputs.registryName ?? name}`,
+    "aws:lambda/function:Function": `arn:aws:lambda:${region}:${account}:function:${physical}`,
+    "aws:s3/bucket:Bucket": `arn:aws:s3:::${bucket}`,
+    "aws:dynamodb/table:Table": `arn:aws:dynamodb:${region}:${account}:table/${physical}`,
+    "aws:cloudwatch/logGroup:LogGroup": `arn:aws:logs:${region}:${account}:log-group:${physical}`,
+    "aws:apigatewayv2/api:Api": `arn:aws:apigateway:${region}::/apis/${apiId}`,
+    "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": `arn:aws:firehose:${region}:${account}:deliverystream/${physical}`,
+    "aws:opensearch/domain:Domain": `arn:aws:es:${region}:${account}:domain/${inputs.domainName ?? name}`,
   };
+  const arn = arns[type] ?? `arn:aws:mock:${region}:${account}:${type.split(":")[1]}/${physical}`;
   return {
     ...inputs,
-    arn: arns[type] ?? `arn:aws:mock:${region}:${account}:${type.split(":")[1]}/${physical}`,
-    keyId: type === "aws:kms/key:Key" ? name : undefined,
+    arn,
     name: physical,
+    ...(type === "aws:kms/key:Key" && { keyId: name }),
+    ...(type === "aws:s3/bucket:Bucket" && { bucket, id: bucket }),
+    ...(type === "aws:dynamodb/table:Table" && { id: physical }),
+    ...(type === "aws:lambda/function:Function" && {
+      invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
+    }),
+    ...(type === "aws:lambda/eventSourceMapping:EventSourceMapping" && { uuid: `${name}-uuid` }),
+    ...(type === "aws:apigatewayv2/api:Api" && {
+      id: apiId,
+      executionArn: `arn:aws:execute-api:${region}:${account}:${apiId}`,
+      apiEndpoint: `https://${apiId}.execute-api.${region}.amazonaws.com`,
+    }),
   };
 }

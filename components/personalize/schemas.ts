@@ -123,7 +123,7 @@ export function deriveAvroSchema(
   const fields = columns.map((column): AvroField => {
     let type = column.fixed;
     let nullable = column.fixedNullable ?? false;
-    let firstWhere = "";
+    let firstSource = "";
     if (!type) {
       for (const [key, source] of Object.entries(sources)) {
         const fieldName = typeof column.from === "string" ? column.from : column.from?.[key];
@@ -131,23 +131,24 @@ export function deriveAvroSchema(
           nullable = true;
           continue;
         }
-        const where = `${name}.${column.name}: ${source.contract.name} ${source.event}.${fieldName}`;
+        const at = `${source.contract.name} ${source.event}.${fieldName}`;
+        const where = `${name}.${column.name}: ${at}`;
         const payload = payloads[key]!;
         const field = payload.properties?.[fieldName];
         if (!field) throw new AvroSchemaError(`${where} does not exist`);
         const derived = avroTypeOf(field, where);
         if (type && derived.type !== type) {
-          throw new AvroSchemaError(`${where} is ${derived.type} but ${firstWhere} is ${type}`);
+          throw new AvroSchemaError(`${where} is ${derived.type} but ${firstSource} is ${type}`);
         }
         type ??= derived.type;
-        firstWhere ||= where;
+        firstSource ||= at;
         if (derived.canBeEmpty || !(payload.required ?? []).includes(fieldName)) nullable = true;
       }
     }
     if (!type) throw new AvroSchemaError(`${name}.${column.name}: no source provides it`);
     if (column.required && (nullable || type !== column.required)) {
       throw new AvroSchemaError(
-        `${name}.${column.name} must be a required ${column.required} in every source, is ${nullable ? "optional " : ""}${type}${firstWhere ? ` (${firstWhere})` : ""}`,
+        `${name}.${column.name} must be a required ${column.required} in every source, is ${nullable ? "optional " : ""}${type}${firstSource ? ` (${firstSource})` : ""}`,
       );
     }
     if (column.categorical && type !== "string") {

@@ -249,14 +249,34 @@ describe("the program under the mock runtime", () => {
     );
   });
 
-  it("protects and retains streams and keys in prod", async () => {
+  it("protects and retains every stateful resource in prod, and nothing else", async () => {
     const prod = await evaluateStack("prod");
-    const stateful = prod.resources.filter((r) => r.protect);
-    assert.deepEqual(stateful.map((r) => r.type).sort(), [
-      ...Array(4).fill("aws:kinesis/stream:Stream"),
-      ...Array(4).fill("aws:kms/key:Key"),
+    const statefulTypes = new Set([
+      "aws:kinesis/stream:Stream",
+      "aws:kms/key:Key",
+      "aws:dynamodb/table:Table",
+      "aws:s3/bucket:Bucket",
+      "aws:opensearch/domain:Domain",
     ]);
-    assert.ok(stateful.every((r) => r.retainOnDelete));
+    for (const resource of prod.resources) {
+      if (statefulTypes.has(resource.type)) {
+        assert.ok(
+          resource.protect && resource.retainOnDelete,
+          `${resource.type} ${resource.name} is not protected`,
+        );
+      }
+    }
+    const protectedOthers = prod.resources.filter((r) => r.protect && !statefulTypes.has(r.type));
+    assert.deepEqual(protectedOthers.map((r) => r.name).sort(), [
+      "recommendations-personalize-dataset-group",
+      "recommendations-personalize-interactions-dataset",
+      "recommendations-personalize-items-dataset",
+      "recommendations-personalize-users-dataset",
+    ]);
+    assert.equal(prod.ofType("aws:kinesis/stream:Stream").length, 4);
+    assert.ok(
+      prod.ofType("aws:dynamodb/table:Table").every((t) => t.inputs.deletionProtectionEnabled === true),
+    );
     assert.equal(prod.named("interactions-interaction-events-stream").inputs.retentionPeriod, 168);
     assert.equal(prod.named("songs-song-events-stream").inputs.retentionPeriod, 168);
   });
@@ -326,6 +346,7 @@ describe("npm run plan", () => {
       "urn",
       "type",
       "name",
+      "id",
       "account",
       "parent",
       "protect",

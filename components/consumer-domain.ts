@@ -1,0 +1,368 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import { join } from "node:path";
+import type { StackConfig } from "../platform/config";
+import { AccessPattern } from "../platform/declarations";
+import { filterPattern } from "../platform/filters";
+import {
+  EFO_CONSUMER_ACTIONS,
+  EFO_STREAM_ACTIONS,
+  STREAM_READ_ACTIONS,
+  type Statement,
+} from "../platform/iam";
+import type { Domain, Subscription } from "../platform/mesh";
+import { TagKeys, unitTags } from "../platform/tags";
+import { sid } from "./kms";
+import { MeshFunction } from "./lambda";
+import { PushChannel } from "./push-channel";
+import { SecureBucket } from "./secure-bucket";
+import type { PublishedProduct } from "./streaming-domain";
+import type { HandlerWiring } from "./wiring";
+
+export const CONSUMER_DOMAIN_TYPE = "mesh:consumer:ConsumerDomain";
+
+/** Days the failure destination keeps failed batches for replay. */
+export const FAILURE_RETENTION_DAYS = 14;
+
+export interface ConsumerDomainArgs {
+  /** The consuming domain, as parsed by `parseMeshConfig`. */
+  readonly domain: Domain;
+  readonly config: StackConfig;
+  /** What each subscribed product's producer published, by product ref. */
+  readonly products: Readonly<Record<string, PublishedProduct>>;
+  /** The domain's customer-managed key: failure destination and tables are encrypted with it. */
+  readonly dataKeyArn: pulumi.Input<string>;
+  readonly alarmTopicArn: pulumi.Input<string>;
+  /** Environment and permissions of each handler's own calls, by subscription name. */
+  readonly handlers?: Readonly<Record<string, HandlerWiring>>;
+  /** Folder holding the domain folders; handler paths are relative to `<root>/<domain>`.
+   * @default the repository's `domains/` */
+  readonly domainsRoot?: string;
+}
+
+/**
+ * A consumer domain's data in motion: for each subscription, a function running the domain's
+ * handler with a role that may read exactly the subscribed stream, and an event source mapping
+ * with bounded retries and age, bisection, partial batch responses and an S3 failure destination
+ * that keeps the failed records for replay. Shared per domain: the failure bucket and the
+ * idempotency table. Push subscriptions also get a WebSocket API.
+ */
+export class ConsumerDomain extends pulumi.ComponentResource {
+  /** Function names by subscription name. */
+  public readonly functionNames: Record<string, pulumi.Output<string>>;
+  public readonly failureBucketName: pulumi.Output<string>;
+  /** WebSocket URLs of push subscriptions, by subscription name. */
+  public readonly pushEndpoints: Record<string, pulumi.Output<string>>;
+
+  constructor(name: string, args: ConsumerDomainArgs, opts: pulumi.ComponentResourceOptions) {
+    if (!opts.provider) {
+      throw new Error(
+        `ConsumerDomain ${name}: a provider for account ${args.domain.accountAlias} is required`,
+      );
+    }
+    if (args.domain.subscriptions.length === 0) {
+      throw new Error(`ConsumerDomain ${name}: domain ${args.domain.name} declares no subscriptions`);
+    }
+    for (const subscription of args.domain.subscriptions) {
+      if (!args.products[subscription.product.ref]) {
+        throw new Error(
+          `ConsumerDomain ${name}: no published product ${subscription.product.ref} for ${subscription.ref}`,
+        );
+      }
+    }
+    const unknownWiring = Object.keys(args.handlers ?? {}).filter(
+      (key) => !args.domain.subscriptions.some((s) => s.name === key),
+    );
+    if (unknownWiring.length) {
+      throw new Error(
+        `ConsumerDomain ${name}: handler wiring for unknown subscriptions ${unknownWiring.join(", ")}`,
+      );
+    }
+    super(CONSUMER_DOMAIN_TYPE, name, {}, opts);
+
+    const { domain, config } = args;
+    const tags = unitTags(config, domain.name);
+    const protect = config.protectStateful;
+    const longestAge = Math.max(...domain.subscriptions.map((s) => s.delivery.maxRecordAgeSeconds));
+
+    const failures = new SecureBucket(
+      `${name}-failures`,
+      { kmsKeyArn: args.dataKeyArn, expireAfterDays: FAILURE_RETENTION_DAYS, protect, tags },
+      { parent: this },
+    );
+    const idempotency = new aws.dynamodb.Table(
+      `${name}-idempotency`,
+      {
+        name: `mesh-${domain.name}-idempotency`,
+        billingMode: "PAY_PER_REQUEST",
+        hashKey: "id",
+        attributes: [{ name: "id", type: "S" }],
+        ttl: { attributeName: "expiration", enabled: true },
+        serverSideEncryption: { enabled: true, kmsKeyArn: args.dataKeyArn },
+        pointInTimeRecovery: { enabled: true },
+        deletionProtectionEnabled: protect,
+        tags,
+      },
+      protect ? { parent: this, protect: true, retainOnDelete: true } : { parent: this },
+    );
+    const dataKeyUse: Statement = {
+      Sid: "UseDomainDataKey",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: args.dataKeyArn,
+    };
+
+    const functionNames: Record<string, pulumi.Output<string>> = {};
+    const pushEndpoints: Record<string, pulumi.Output<string>> = {};
+    for (const subscription of domain.subscriptions) {
+      const published = args.products[subscription.product.ref]!;
+      const wiring = args.handlers?.[subscription.name] ?? {};
+      const push =
+        subscription.access.pattern === AccessPattern.PushWithoutReplay
+          ? new PushChannel(
+              `${name}-${subscription.name}-push`,
+              {
+                namePrefix: `mesh-${domain.name}-${subscription.name}`,
+                accountId: domain.accountId,
+                region: config.region,
+                tokenSha256: requirePushToken(config, subscription),
+                protect,
+                dataKeyArn: args.dataKeyArn,
+                alarmTopicArn: args.alarmTopicArn,
+                tags,
+              },
+              { parent: this },
+            )
+          : undefined;
+      if (push) pushEndpoints[subscription.name] = push.endpoint;
+
+      const fn = new MeshFunction(
+        `${name}-${subscription.name}`,
+        {
+          functionName: subscription.roleName,
+          roleName: subscription.roleName,
+          entry: join(
+            args.domainsRoot ?? join(__dirname, "..", "domains"),
+            domain.name,
+            subscription.handler,
+          ),
+          description: `${subscription.ref}: ${subscription.access.pattern} consumer of ${subscription.product.ref}`,
+          accountId: domain.accountId,
+          region: config.region,
+          environment: {
+            IDEMPOTENCY_TABLE: idempotency.name,
+            // Records stay deduplicated at least as long as the mapping may still deliver them.
+            IDEMPOTENCY_TTL_SECONDS: String(longestAge),
+            ...push?.broadcasterEnvironment,
+            ...wiring.environment,
+          },
+          statements: [
+            ...readStatements(subscription, published, config),
+            {
+              Sid: "DeduplicateOnEventId",
+              Effect: "Allow",
+              Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"],
+              Resource: idempotency.arn,
+            },
+            {
+              Sid: "KeepFailedBatches",
+              Effect: "Allow",
+              Action: ["s3:PutObject"],
+              Resource: pulumi.interpolate`${failures.arn}/*`,
+            },
+            { Sid: "ListFailureBucket", Effect: "Allow", Action: ["s3:ListBucket"], Resource: failures.arn },
+            dataKeyUse,
+            ...(push?.broadcasterStatements ?? []),
+            ...(wiring.statements ?? []),
+          ],
+          tags,
+        },
+        { parent: this },
+      );
+      functionNames[subscription.name] = fn.functionName;
+
+      const { delivery } = subscription;
+      const mapping = new aws.lambda.EventSourceMapping(
+        `${name}-${subscription.name}-mapping`,
+        {
+          functionName: fn.arn,
+          eventSourceArn:
+            subscription.access.pattern === AccessPattern.EnhancedFanOut
+              ? published.efoConsumerArns.apply((arns) => efoConsumerArn(arns, subscription))
+              : published.streamArn,
+          startingPosition: delivery.startingPosition,
+          startingPositionTimestamp: delivery.startingTimestamp,
+          batchSize: delivery.batchSize,
+          maximumBatchingWindowInSeconds: delivery.batchingWindowSeconds,
+          parallelizationFactor: delivery.parallelizationFactor,
+          maximumRetryAttempts: delivery.maxRetryAttempts,
+          maximumRecordAgeInSeconds: delivery.maxRecordAgeSeconds,
+          bisectBatchOnFunctionError: delivery.bisectOnError,
+          functionResponseTypes: ["ReportBatchItemFailures"],
+          destinationConfig: { onFailure: { destinationArn: failures.arn } },
+          filterCriteria:
+            subscription.access.pattern === AccessPattern.Filtered
+              ? {
+                  filters: subscription.access.filters.map((rule) => ({
+                    pattern: JSON.stringify(filterPattern(rule)),
+                  })),
+                }
+              : undefined,
+          metricsConfig: { metrics: ["EventCount"] },
+          tags,
+        },
+        { parent: this, dependsOn: [fn.rolePolicy] },
+      );
+
+      createAlarms(`${name}-${subscription.name}`, {
+        subscription,
+        functionName: fn.functionName,
+        mappingUuid: mapping.uuid,
+        alarmTopicArn: args.alarmTopicArn,
+        tags,
+        parent: this,
+      });
+    }
+
+    this.functionNames = functionNames;
+    this.failureBucketName = failures.bucketName;
+    this.pushEndpoints = pushEndpoints;
+    this.registerOutputs({
+      functionNames: this.functionNames,
+      failureBucketName: this.failureBucketName,
+      pushEndpoints: this.pushEndpoints,
+    });
+  }
+}
+
+function requirePushToken(config: StackConfig, subscription: Subscription): string {
+  if (!config.pushTokenSha256) {
+    throw new Error(
+      `${subscription.ref} is a push subscription: set mesh:pushTokenSha256 in the stack config`,
+    );
+  }
+  return config.pushTokenSha256;
+}
+
+function efoConsumerArn(arns: Record<string, string>, subscription: Subscription): string {
+  const arn = arns[subscription.ref];
+  if (!arn) {
+    throw new Error(
+      `${subscription.product.ref} has no registered consumer for ${subscription.ref}: deploy its producer first`,
+    );
+  }
+  return arn;
+}
+
+/**
+ * Reads of exactly the subscribed stream (or its registered consumer) and decryption with the
+ * producer's key only through Kinesis for that stream. The stream's ABAC tag must still name the
+ * product: a stream re-tagged to another product stops being readable.
+ */
+function readStatements(
+  subscription: Subscription,
+  published: PublishedProduct,
+  config: StackConfig,
+): Statement[] {
+  const product = subscription.product;
+  const onlyThisProduct = { StringEquals: { [`aws:ResourceTag/${TagKeys.Product}`]: product.ref } };
+  const efo = subscription.access.pattern === AccessPattern.EnhancedFanOut;
+  return [
+    {
+      Sid: sid(`read ${product.ref}`),
+      Effect: "Allow",
+      Action: [...(efo ? EFO_STREAM_ACTIONS : STREAM_READ_ACTIONS)],
+      Resource: published.streamArn,
+      Condition: onlyThisProduct,
+    },
+    ...(efo
+      ? [
+          {
+            Sid: sid(`subscribe ${product.ref}`),
+            Effect: "Allow" as const,
+            Action: [...EFO_CONSUMER_ACTIONS],
+            Resource: published.efoConsumerArns.apply((arns) => efoConsumerArn(arns, subscription)),
+          },
+        ]
+      : []),
+    {
+      Sid: sid(`decrypt ${product.ref}`),
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: published.keyArn,
+      Condition: {
+        StringEquals: {
+          "kms:ViaService": `kinesis.${config.region}.amazonaws.com`,
+          "kms:EncryptionContext:aws:kinesis:arn": product.streamArn,
+        },
+      },
+    },
+  ];
+}
+
+interface AlarmArgs {
+  readonly subscription: Subscription;
+  readonly functionName: pulumi.Output<string>;
+  readonly mappingUuid: pulumi.Output<string>;
+  readonly alarmTopicArn: pulumi.Input<string>;
+  readonly tags: Record<string, string>;
+  readonly parent: pulumi.Resource;
+}
+
+/** @internal Iterator age, function errors and records sent to the failure destination. */
+function createAlarms(name: string, args: AlarmArgs): void {
+  const { subscription } = args;
+  const common = {
+    comparisonOperator: "GreaterThanThreshold",
+    period: 60,
+    treatMissingData: "notBreaching",
+    alarmActions: [args.alarmTopicArn],
+    okActions: [args.alarmTopicArn],
+    tags: args.tags,
+  };
+  new aws.cloudwatch.MetricAlarm(
+    `${name}-iterator-age`,
+    {
+      ...common,
+      namespace: "AWS/Lambda",
+      metricName: "IteratorAge",
+      dimensions: { FunctionName: args.functionName },
+      statistic: "Maximum",
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      // Half the stream's retention: beyond it, records risk expiring before this consumer reads them.
+      threshold: (subscription.product.retentionHours * 3600 * 1000) / 2,
+      alarmDescription: `${subscription.ref} is behind ${subscription.product.ref} by more than half its retention.`,
+    },
+    { parent: args.parent },
+  );
+  new aws.cloudwatch.MetricAlarm(
+    `${name}-errors`,
+    {
+      ...common,
+      namespace: "AWS/Lambda",
+      metricName: "Errors",
+      dimensions: { FunctionName: args.functionName },
+      statistic: "Sum",
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
+      threshold: 0,
+      alarmDescription: `${subscription.ref}'s function fails whole invocations.`,
+    },
+    { parent: args.parent },
+  );
+  new aws.cloudwatch.MetricAlarm(
+    `${name}-failed-records`,
+    {
+      ...common,
+      namespace: "AWS/Lambda",
+      metricName: "OnFailureDestinationDeliveredEventCount",
+      dimensions: { EventSourceMappingUUID: args.mappingUuid },
+      statistic: "Sum",
+      evaluationPeriods: 1,
+      threshold: 0,
+      alarmDescription: `Records of ${subscription.product.ref} failed ${subscription.ref} and were kept in the failure bucket for replay.`,
+    },
+    { parent: args.parent },
+  );
+}

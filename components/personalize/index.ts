@@ -1,0 +1,4 @@
+export * from "./provider";
+export * from "./recommender";
+export * from "./resources";
+export * from "./schemas";

@@ -1,0 +1,134 @@
+import { deployRoleArn } from "../../platform/config";
+import * as pulumi from "@pulumi/pulumi";
+import { PERSONALIZE_MODULE, PersonalizeRecommender } from "../../components/personalize";
+import { RecommendationsApi } from "../../components/recommendations-api";
+import type { DomainInfra, HandlerWiring } from "../../components/wiring";
+
+/** The handler modules of the domain's subscriptions (paths as declared in `index.ts`). */
+export const RecommendationsHandlers = {
+  usersUpdate: "handlers/users-update.ts",
+  itemsUpdate: "handlers/items-update.ts",
+  interactionsUpdate: "handlers/interactions-update.ts",
+} as const;
+export type RecommendationsHandler = (typeof RecommendationsHandlers)[keyof typeof RecommendationsHandlers];
+
+/** Personalize resources that hold the domain's data: protected and retained where the stack asks. */
+export const STATEFUL_PERSONALIZE_TYPES: readonly string[] = ["DatasetGroup", "Dataset"].map(
+  (type) => `pulumi-nodejs:dynamic/${PERSONALIZE_MODULE}:${type}`,
+);
+
+const protectStateful: pulumi.ResourceTransformation = ({ type, props, opts }) =>
+  STATEFUL_PERSONALIZE_TYPES.includes(type)
+    ? { props, opts: pulumi.mergeOptions(opts, { protect: true, retainOnDelete: true }) }
+    : undefined;
+
+/**
+ * The Personalized Recommendations domain's own infrastructure, in its account:
+ *
+ * - Amazon Personalize (`PersonalizeRecommender`): the dataset group, the Users / Items /
+ *   Interactions datasets, the event tracker and the solution. The solution is trained and served
+ *   from a campaign in prod only: a dev account has no bulk-imported history to train on (training
+ *   needs it and takes hours), while the datasets and the tracker still receive the live events.
+ *   With `protect` the dataset group and datasets are protected and retained.
+ * - The recommendations API (`RecommendationsApi`), only where there is a campaign: without one
+ *   every request would fail, so dev has no API rather than an API that can only answer 5XX.
+ * - The wiring of each subscription to Personalize, chosen by the handler module it runs: the
+ *   variables the handler reads and exactly the calls it makes.
+ *
+ * Personalize has no `@pulumi/aws` resources: its dynamic provider calls AWS with the ambient
+ * credentials of the Pulumi process, not through `context.provider`. Deploy this unit as the
+ * recommendations account's deploy role.
+ */
+export const recommendationsInfra: DomainInfra = (context) => {
+  const { domain, config, provider, tags, alarmTopicArn, protect } = context;
+  const known: readonly string[] = Object.values(RecommendationsHandlers);
+  const unwired = domain.subscriptions.filter((subscription) => !known.includes(subscription.handler));
+  if (unwired.length) {
+    throw new Error(
+      `recommendationsInfra: no wiring for ${unwired.map((s) => `${s.ref} (${s.handler})`).join(", ")}; known handlers: ${known.join(", ")}`,
+    );
+  }
+
+  const personalize = new PersonalizeRecommender(
+    `${domain.name}-personalize`,
+    {
+      region: config.region,
+      // Dynamic providers cannot use the account's aws.Provider: they assume its deploy role.
+      roleArn: deployRoleArn(config, domain.accountAlias),
+      trainSolution: config.environment === "prod",
+      // The API reads each item's CONTENT_TYPE from the recommendation's metadata.
+      enableMetadataWithRecommendations: true,
+    },
+    { provider, transformations: protect ? [protectStateful] : [] },
+  );
+
+  const api = personalize.campaignArn
+    ? new RecommendationsApi(
+        `${domain.name}-api`,
+        {
+          accountId: domain.accountId,
+          region: config.region,
+          physicalName: `mesh-${domain.name}-api`,
+          campaignArn: personalize.campaignArn,
+          alarmTopicArn,
+          tags,
+        },
+        { provider },
+      )
+    : undefined;
+
+  const wiring: Record<RecommendationsHandler, HandlerWiring> = {
+    [RecommendationsHandlers.usersUpdate]: {
+      environment: { PERSONALIZE_USERS_DATASET_ARN: personalize.usersDatasetArn },
+      statements: [
+        {
+          Sid: "PutUsersIntoUsersDataset",
+          Effect: "Allow",
+          Action: "personalize:PutUsers",
+          Resource: personalize.usersDatasetArn,
+        },
+      ],
+    },
+    // songs-update and podcasts-update: one Items dataset, the event type tells songs from episodes.
+    [RecommendationsHandlers.itemsUpdate]: {
+      environment: { PERSONALIZE_ITEMS_DATASET_ARN: personalize.itemsDatasetArn },
+      statements: [
+        {
+          Sid: "PutItemsIntoItemsDataset",
+          Effect: "Allow",
+          Action: "personalize:PutItems",
+          Resource: personalize.itemsDatasetArn,
+        },
+      ],
+    },
+    [RecommendationsHandlers.interactionsUpdate]: {
+      // A secret output: the function's environment stays encrypted in the Pulumi state (it is
+      // still readable to whoever may GetFunctionConfiguration in the recommendations account).
+      environment: { PERSONALIZE_TRACKING_ID: personalize.trackingId },
+      statements: [
+        {
+          // PutEvents has no resource-level permissions; the tracking id selects the dataset group.
+          Sid: "PutEventsRequiresResourceWildcard",
+          Effect: "Allow",
+          Action: "personalize:PutEvents",
+          Resource: "*",
+        },
+      ],
+    },
+  };
+
+  return {
+    handlers: Object.fromEntries(
+      domain.subscriptions.map((subscription) => [
+        subscription.name,
+        wiring[subscription.handler as RecommendationsHandler],
+      ]),
+    ),
+    outputs: {
+      datasetGroupArn: personalize.datasetGroupArn,
+      eventTrackerArn: personalize.eventTrackerArn,
+      ...(personalize.campaignArn ? { campaignArn: personalize.campaignArn } : {}),
+      ...(api ? { apiEndpoint: api.apiEndpoint, apiExecutionArn: api.executionArn } : {}),
+    },
+  };
+};

@@ -1,0 +1,96 @@
+/**
+ * Pulumi type tokens of the resources the rules look at (@pulumi/aws v7). Plain strings rather than
+ * the classes so that the pack does not load the AWS SDK's resource modules; a test checks each one
+ * against the class's `__pulumiType`.
+ */
+export const T = {
+  Stream: "aws:kinesis/stream:Stream",
+  StreamConsumer: "aws:kinesis/streamConsumer:StreamConsumer",
+  StreamResourcePolicy: "aws:kinesis/resourcePolicy:ResourcePolicy",
+  FirehoseDeliveryStream: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+  KmsKey: "aws:kms/key:Key",
+  EventSourceMapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
+  LambdaFunction: "aws:lambda/function:Function",
+  LambdaPermission: "aws:lambda/permission:Permission",
+  IamRole: "aws:iam/role:Role",
+  IamRolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  IamPolicy: "aws:iam/policy:Policy",
+  IamUserPolicy: "aws:iam/userPolicy:UserPolicy",
+  IamGroupPolicy: "aws:iam/groupPolicy:GroupPolicy",
+  Bucket: "aws:s3/bucket:Bucket",
+  /** Deprecated alias of Bucket that v7 still ships. */
+  BucketV2: "aws:s3/bucketV2:BucketV2",
+  BucketPublicAccessBlock: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+  BucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
+  BucketVersioning: "aws:s3/bucketVersioning:BucketVersioning",
+  BucketVersioningV2: "aws:s3/bucketVersioningV2:BucketVersioningV2",
+  BucketEncryption: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+  BucketEncryptionV2:
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+  OpenSearchDomain: "aws:opensearch/domain:Domain",
+  GlueCatalogEncryption: "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings",
+  LakeFormationSettings: "aws:lakeformation/dataLakeSettings:DataLakeSettings",
+  LakeFormationPermissions: "aws:lakeformation/permissions:Permissions",
+  HttpApi: "aws:apigatewayv2/api:Api",
+  ApiRoute: "aws:apigatewayv2/route:Route",
+  ApiStage: "aws:apigatewayv2/stage:Stage",
+  DynamoTable: "aws:dynamodb/table:Table",
+  SqsQueue: "aws:sqs/queue:Queue",
+  SnsTopic: "aws:sns/topic:Topic",
+  LogGroup: "aws:cloudwatch/logGroup:LogGroup",
+  MetricAlarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+  GlueRegistry: "aws:glue/registry:Registry",
+  GlueSchema: "aws:glue/schema:Schema",
+  GlueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
+  AwsProvider: "pulumi:providers:aws",
+} as const;
+
+export const BUCKET_TYPES: readonly string[] = [T.Bucket, T.BucketV2];
+export const IAM_POLICY_TYPES: readonly string[] = [
+  T.IamRolePolicy,
+  T.IamPolicy,
+  T.IamUserPolicy,
+  T.IamGroupPolicy,
+  T.IamRole,
+];
+
+/**
+ * Resource types of the mesh whose inputs have a `tags` property. Policies see type tokens, not the
+ * AWS schema, so taggability is this explicit list, kept honest by a test that reads the
+ * `<Resource>Args` declarations of @pulumi/aws: every type listed has `tags`, and the mesh types left
+ * out (resource policies, permissions, routes, bucket sub-resources...) do not. A new taggable type
+ * the mesh starts using must be added here.
+ */
+export const TAGGABLE_TYPES: readonly string[] = [
+  T.Stream,
+  T.StreamConsumer,
+  T.FirehoseDeliveryStream,
+  T.KmsKey,
+  T.LambdaFunction,
+  T.EventSourceMapping,
+  T.IamRole,
+  T.IamPolicy,
+  T.Bucket,
+  T.BucketV2,
+  T.OpenSearchDomain,
+  T.HttpApi,
+  T.ApiStage,
+  T.DynamoTable,
+  T.SqsQueue,
+  T.SnsTopic,
+  T.LogGroup,
+  T.MetricAlarm,
+  T.GlueRegistry,
+  T.GlueSchema,
+  T.GlueDatabase,
+];
+
+/** Types that hold data or keys: deleting them loses data, so prod protects them. */
+export const STATEFUL_TYPES: readonly string[] = [
+  T.Stream,
+  T.KmsKey,
+  T.DynamoTable,
+  T.Bucket,
+  T.BucketV2,
+  T.OpenSearchDomain,
+];

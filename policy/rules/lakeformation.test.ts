@@ -1,0 +1,74 @@
+import { strict as assert } from "node:assert";
+import { ACCOUNTS, edit, mesh } from "../tests/fixtures";
+import { messages } from "../tests/harness";
+import {
+  lakeformationDataSharingVersion,
+  lakeformationExternalGrantsLfTags,
+  lakeformationNoIamAllowedPrincipals,
+} from "./lakeformation";
+
+const grant = (change: Record<string, unknown>) => edit(mesh(), "lake-grant-analytics", change);
+
+describe("lakeformation-data-sharing-version", () => {
+  const policy = lakeformationDataSharingVersion;
+  it("passes version 4", async () => assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects version 3", async () => {
+    assert.deepEqual(
+      await messages(policy, edit(mesh(), "lake-settings", { parameters: { CROSS_ACCOUNT_VERSION: "3" } })),
+      ["Lake Formation parameters.CROSS_ACCOUNT_VERSION must be at least 4 (it is 3)."],
+    );
+  });
+  it("rejects an unset version (version 1)", async () => {
+    assert.deepEqual(await messages(policy, edit(mesh(), "lake-settings", { parameters: undefined })), [
+      "Lake Formation parameters.CROSS_ACCOUNT_VERSION must be at least 4 (it is unset).",
+    ]);
+  });
+});
+
+describe("lakeformation-no-iam-allowed-principals", () => {
+  const policy = lakeformationNoIamAllowedPrincipals;
+  it("passes", async () => assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects a grant to IAM_ALLOWED_PRINCIPALS", async () => {
+    assert.deepEqual(
+      await messages(policy, grant({ principal: "IAM_ALLOWED_PRINCIPALS", database: { name: "songs" } })),
+      ["Lake Formation permissions must not be granted to IAM_ALLOWED_PRINCIPALS."],
+    );
+  });
+  it("rejects default database permissions for IAM_ALLOWED_PRINCIPALS", async () => {
+    const defaults = [{ principal: "IAM_ALLOWED_PRINCIPALS", permissions: ["ALL"] }];
+    assert.deepEqual(
+      await messages(policy, edit(mesh(), "lake-settings", { createDatabaseDefaultPermissions: defaults })),
+      ["Lake Formation createDatabaseDefaultPermissions must not grant IAM_ALLOWED_PRINCIPALS."],
+    );
+  });
+});
+
+describe("lakeformation-external-grants-lf-tags", () => {
+  const policy = lakeformationExternalGrantsLfTags;
+  it("passes an external grant through an LF-tag expression", async () =>
+    assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects an external grant on a named database", async () => {
+    assert.deepEqual(await messages(policy, grant({ lfTagPolicy: undefined, database: { name: "songs" } })), [
+      `Lake Formation grant to external principal ${ACCOUNTS.analytics} must use an LF-tag policy (lfTagPolicy), not database.`,
+    ]);
+  });
+  it("rejects a grant to another account's role on a named table", async () => {
+    const role = `arn:aws:iam::${ACCOUNTS.analytics}:role/reader`;
+    assert.deepEqual(
+      await messages(
+        policy,
+        grant({ principal: role, lfTagPolicy: undefined, table: { databaseName: "songs", name: "plays" } }),
+      ),
+      [
+        `Lake Formation grant to external principal ${role} must use an LF-tag policy (lfTagPolicy), not table.`,
+      ],
+    );
+  });
+  it("passes a grant to a role of the catalog's own account on a named database", async () => {
+    const role = `arn:aws:iam::${ACCOUNTS.platform}:role/etl`;
+    assert.deepEqual(
+      await messages(policy, grant({ principal: role, lfTagPolicy: undefined, database: { name: "songs" } })),
+      [],
+    );
+  });
+});

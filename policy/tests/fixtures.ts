@@ -1,0 +1,396 @@
+import type { PlanResource } from "../evaluate";
+
+/**
+ * A small mesh that every rule passes: the happy-path fixture of every policy test. Failing tests
+ * change one property of one resource with {@link edit}.
+ */
+export const ACCOUNTS = {
+  platform: "111111111111",
+  songs: "222222222222",
+  analytics: "333333333333",
+} as const;
+export const ORG = "o-a1b2c3d4e5";
+const REGION = "eu-west-1";
+
+export const STREAM_ARN = `arn:aws:kinesis:${REGION}:${ACCOUNTS.songs}:stream/songs.plays`;
+export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNTS.songs}:key/songs-key`;
+export const CONSUMER_ROLE = `arn:aws:iam::${ACCOUNTS.analytics}:role/analytics-plays`;
+const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNTS.analytics}:analytics-plays-failures`;
+const BUCKET_ARN = "arn:aws:s3:::mesh-archive";
+
+export const tags = (domain: string, extra: Record<string, string> = {}) => ({
+  "mesh:domain": domain,
+  "mesh:environment": "prod",
+  "mesh:managed-by": "pulumi",
+  ...extra,
+});
+
+export function resource(
+  type: string,
+  name: string,
+  inputs: Record<string, unknown>,
+  extra: Partial<Omit<PlanResource, "type" | "name" | "inputs">> = {},
+): PlanResource {
+  return {
+    urn: `urn:pulumi:test::mesh::${type}::${name}`,
+    type,
+    name,
+    account: ACCOUNTS.songs,
+    parent: null,
+    protect: false,
+    retainOnDelete: false,
+    inputs,
+    ...extra,
+  };
+}
+
+const doc = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+
+export const streamPolicyDocument = (...statements: object[]) =>
+  doc(
+    {
+      Sid: "ReadAnalytics",
+      Effect: "Allow",
+      Principal: { AWS: `arn:aws:iam::${ACCOUNTS.analytics}:root` },
+      Action: [
+        "kinesis:DescribeStreamSummary",
+        "kinesis:GetRecords",
+        "kinesis:GetShardIterator",
+        "kinesis:ListShards",
+      ],
+      Resource: STREAM_ARN,
+      Condition: {
+        ArnEquals: { "aws:PrincipalArn": CONSUMER_ROLE },
+        StringEquals: { "aws:PrincipalOrgID": ORG },
+      },
+    },
+    ...statements,
+  );
+
+export function mesh(): PlanResource[] {
+  return [
+    resource(
+      "aws:kms/key:Key",
+      "songs-key",
+      {
+        deletionWindowInDays: 30,
+        enableKeyRotation: true,
+        policy: doc(
+          {
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${ACCOUNTS.songs}:root` },
+            Action: "kms:*",
+            Resource: "*",
+          },
+          {
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${ACCOUNTS.analytics}:root` },
+            Action: "kms:Decrypt",
+            Resource: "*",
+            Condition: { StringEquals: { "kms:EncryptionContext:aws:kinesis:arn": STREAM_ARN } },
+          },
+        ),
+        tags: tags("songs"),
+      },
+      { protect: true },
+    ),
+    resource(
+      "aws:kinesis/stream:Stream",
+      "songs-stream",
+      {
+        name: "songs.plays",
+        encryptionType: "KMS",
+        kmsKeyId: KEY_ARN,
+        retentionPeriod: 168,
+        tags: tags("songs", { "mesh:product": "songs/plays", "mesh:classification": "internal" }),
+      },
+      { protect: true },
+    ),
+    resource("aws:kinesis/resourcePolicy:ResourcePolicy", "songs-stream-policy", {
+      resourceArn: STREAM_ARN,
+      policy: streamPolicyDocument(),
+    }),
+    resource("aws:kinesis/streamConsumer:StreamConsumer", "songs-efo", {
+      name: "analytics.plays",
+      streamArn: STREAM_ARN,
+      tags: tags("songs"),
+    }),
+    resource(
+      "aws:lambda/function:Function",
+      "analytics-handler",
+      { runtime: "nodejs22.x", handler: "index.handler", role: CONSUMER_ROLE, tags: tags("analytics") },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:lambda/eventSourceMapping:EventSourceMapping",
+      "analytics-esm",
+      {
+        eventSourceArn: STREAM_ARN,
+        functionName: "analytics-handler",
+        startingPosition: "TRIM_HORIZON",
+        maximumRetryAttempts: 5,
+        maximumRecordAgeInSeconds: 21600,
+        bisectBatchOnFunctionError: true,
+        functionResponseTypes: ["ReportBatchItemFailures"],
+        destinationConfig: { onFailure: { destinationArn: QUEUE_ARN } },
+        filterCriteria: { filters: [{ pattern: JSON.stringify({ data: { type: ["song.played"] } }) }] },
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:lambda/permission:Permission",
+      "analytics-api-invoke",
+      {
+        action: "lambda:InvokeFunction",
+        function: "analytics-handler",
+        principal: "apigateway.amazonaws.com",
+        sourceArn: `arn:aws:execute-api:${REGION}:${ACCOUNTS.analytics}:ws-api-id/*`,
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:iam/role:Role",
+      "analytics-role",
+      {
+        name: "analytics-plays",
+        assumeRolePolicy: doc({
+          Effect: "Allow",
+          Principal: { Service: "lambda.amazonaws.com" },
+          Action: "sts:AssumeRole",
+        }),
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:iam/rolePolicy:RolePolicy",
+      "analytics-role-policy",
+      {
+        role: "analytics-plays",
+        policy: doc(
+          {
+            Effect: "Allow",
+            Action: [
+              "kinesis:GetRecords",
+              "kinesis:GetShardIterator",
+              "kinesis:DescribeStreamSummary",
+              "kinesis:ListShards",
+            ],
+            Resource: STREAM_ARN,
+          },
+          { Effect: "Allow", Action: "kms:Decrypt", Resource: KEY_ARN },
+          { Effect: "Allow", Action: ["personalize:PutEvents", "xray:PutTraceSegments"], Resource: "*" },
+        ),
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:s3/bucket:Bucket",
+      "archive",
+      { bucket: "mesh-archive", forceDestroy: false, tags: tags("platform") },
+      { account: ACCOUNTS.platform, protect: true },
+    ),
+    resource(
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "archive-public-access",
+      {
+        bucket: "mesh-archive",
+        blockPublicAcls: true,
+        blockPublicPolicy: true,
+        ignorePublicAcls: true,
+        restrictPublicBuckets: true,
+      },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:s3/bucketPolicy:BucketPolicy",
+      "archive-policy",
+      {
+        bucket: "mesh-archive",
+        policy: doc({
+          Sid: "TlsOnly",
+          Effect: "Deny",
+          Principal: "*",
+          Action: "s3:*",
+          Resource: [BUCKET_ARN, `${BUCKET_ARN}/*`],
+          Condition: { Bool: { "aws:SecureTransport": "false" } },
+        }),
+      },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      "archive-encryption",
+      {
+        bucket: "mesh-archive",
+        rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: KEY_ARN } }],
+      },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:s3/bucketVersioning:BucketVersioning",
+      "archive-versioning",
+      { bucket: "mesh-archive", versioningConfiguration: { status: "Enabled" } },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+      "search-firehose",
+      {
+        destination: "opensearch",
+        kinesisSourceConfiguration: { kinesisStreamArn: STREAM_ARN, roleArn: CONSUMER_ROLE },
+        opensearchConfiguration: {
+          domainArn: `arn:aws:es:${REGION}:${ACCOUNTS.analytics}:domain/search`,
+          indexName: "plays",
+          roleArn: CONSUMER_ROLE,
+          retryDuration: 300,
+          s3BackupMode: "FailedDocumentsOnly",
+          s3Configuration: { bucketArn: BUCKET_ARN, roleArn: CONSUMER_ROLE },
+        },
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:opensearch/domain:Domain",
+      "search",
+      {
+        domainName: "search",
+        encryptAtRest: { enabled: true },
+        nodeToNodeEncryption: { enabled: true },
+        domainEndpointOptions: { enforceHttps: true, tlsSecurityPolicy: "Policy-Min-TLS-1-2-2019-07" },
+        advancedSecurityOptions: { enabled: true, internalUserDatabaseEnabled: false },
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics, protect: true },
+    ),
+    resource(
+      "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings",
+      "catalog-encryption",
+      {
+        dataCatalogEncryptionSettings: {
+          encryptionAtRest: { catalogEncryptionMode: "SSE-KMS", sseAwsKmsKeyId: KEY_ARN },
+          connectionPasswordEncryption: { returnConnectionPasswordEncrypted: true, awsKmsKeyId: KEY_ARN },
+        },
+      },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:lakeformation/dataLakeSettings:DataLakeSettings",
+      "lake-settings",
+      {
+        admins: [`arn:aws:iam::${ACCOUNTS.platform}:role/lake-admin`],
+        parameters: { CROSS_ACCOUNT_VERSION: "4" },
+      },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:lakeformation/permissions:Permissions",
+      "lake-grant-analytics",
+      {
+        principal: ACCOUNTS.analytics,
+        permissions: ["DESCRIBE"],
+        lfTagPolicy: { resourceType: "DATABASE", expressions: [{ key: "mesh:domain", values: ["songs"] }] },
+      },
+      { account: ACCOUNTS.platform },
+    ),
+    resource(
+      "aws:apigatewayv2/api:Api",
+      "ws-api",
+      {
+        name: "analytics-live",
+        protocolType: "WEBSOCKET",
+        routeSelectionExpression: "$request.body.action",
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics, id: "ws-api-id" },
+    ),
+    ...["$connect", "$disconnect", "$default", "subscribe"].map((routeKey) =>
+      resource(
+        "aws:apigatewayv2/route:Route",
+        `ws-route-${routeKey.replace("$", "")}`,
+        routeKey === "$connect"
+          ? { apiId: "ws-api-id", routeKey, authorizationType: "CUSTOM", authorizerId: "ws-authorizer-id" }
+          : { apiId: "ws-api-id", routeKey, authorizationType: "NONE" },
+        {
+          account: ACCOUNTS.analytics,
+          propertyDependencies: { apiId: ["urn:pulumi:test::mesh::aws:apigatewayv2/api:Api::ws-api"] },
+        },
+      ),
+    ),
+    resource(
+      "aws:apigatewayv2/api:Api",
+      "http-api",
+      { name: "recommendations", protocolType: "HTTP", tags: tags("analytics") },
+      { account: ACCOUNTS.analytics, id: "http-api-id" },
+    ),
+    resource(
+      "aws:apigatewayv2/route:Route",
+      "http-route-recommendations",
+      {
+        apiId: "http-api-id",
+        routeKey: "GET /recommendations",
+        authorizationType: "JWT",
+        authorizerId: "jwt-id",
+      },
+      {
+        account: ACCOUNTS.analytics,
+        propertyDependencies: { apiId: ["urn:pulumi:test::mesh::aws:apigatewayv2/api:Api::http-api"] },
+      },
+    ),
+    resource(
+      "aws:apigatewayv2/stage:Stage",
+      "ws-stage",
+      {
+        apiId: "ws-api-id",
+        name: "live",
+        accessLogSettings: {
+          destinationArn: `arn:aws:logs:${REGION}:${ACCOUNTS.analytics}:log-group:ws-access`,
+          format: '{"requestId":"$context.requestId"}',
+        },
+        defaultRouteSettings: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:dynamodb/table:Table",
+      "connections",
+      { hashKey: "connectionId", tags: tags("analytics") },
+      { account: ACCOUNTS.analytics, protect: true },
+    ),
+  ];
+}
+
+type Edit = Record<string, unknown> | ((inputs: Record<string, unknown>) => void);
+
+/**
+ * A copy of the resources in which the resource named `name` has its inputs changed: an object is
+ * merged in (an undefined value deletes the key), a function edits a deep copy. `options` changes
+ * the resource itself (protect, account...).
+ */
+export function edit(
+  resources: readonly PlanResource[],
+  name: string,
+  change: Edit,
+  options: Partial<PlanResource> = {},
+): PlanResource[] {
+  if (!resources.some((r) => r.name === name)) throw new Error(`no resource ${name} in the fixture`);
+  return resources.map((r) => {
+    if (r.name !== name) return r;
+    const inputs = structuredClone(r.inputs);
+    if (typeof change === "function") change(inputs);
+    else {
+      for (const [key, value] of Object.entries(change)) {
+        if (value === undefined) delete inputs[key];
+        else inputs[key] = value;
+      }
+    }
+    return { ...r, ...options, inputs };
+  });
+}
+
+/** The resources without the one named `name`. */
+export const without = (resources: readonly PlanResource[], ...names: string[]): PlanResource[] =>
+  resources.filter((r) => !names.includes(r.name));
