@@ -2,7 +2,7 @@ import { benchInteractionsHandler } from "./interactions-handler";
 import { benchPublisher } from "./publisher";
 
 /** Run in this order by `npm run bench`; each prints its own figures. */
-const benchmarks: readonly (() => Promise<void>)[] = [benchPublisher, benchInteractionsHandler];
+const benchmarks: readonly (() => Promise<unknown>)[] = [benchPublisher, benchInteractionsHandler];
 
 async function main(): Promise<void> {
   for (const bench of benchmarks) await bench();
