@@ -13,12 +13,19 @@ import type { DomainDeclaration } from "./declarations";
 import { loadMesh, type Mesh } from "./mesh";
 import { unitTags } from "./tags";
 
-/** Stack config as the program sees it: every `mesh:*` key, structured values parsed from JSON. */
-export function readStackConfig(): Record<string, unknown> {
+/**
+ * The `mesh:*` keys of a stack's config without their namespace, structured values parsed: what
+ * `parseMeshConfig` reads. Accepts the runtime's config (JSON strings) and a stack file's (values).
+ */
+export function readStackConfigFrom(config: Readonly<Record<string, unknown>>): Record<string, unknown> {
   const raw: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+  for (const [key, value] of Object.entries(config)) {
     const [namespace, name] = key.split(":");
     if (namespace !== CONFIG_NAMESPACE || !name) continue;
+    if (typeof value !== "string") {
+      raw[name] = value;
+      continue;
+    }
     try {
       raw[name] = JSON.parse(value);
     } catch {
@@ -26,6 +33,11 @@ export function readStackConfig(): Record<string, unknown> {
     }
   }
   return raw;
+}
+
+/** Stack config as the program sees it under the Pulumi runtime. */
+export function readStackConfig(): Record<string, unknown> {
+  return readStackConfigFrom(pulumi.runtime.allConfig());
 }
 
 /** Stack outputs another unit's stack reads with `requireOutput`. */
