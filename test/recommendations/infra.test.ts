@@ -24,10 +24,12 @@ const HANDLERS = join(__dirname, "..", "..", "domains", "recommendations");
 
 type Stage = "dev" | "prod";
 
-/** The variables a handler module reads through `env("...")`, from its source text. */
+/** The variables a handler module reads (`env("...")`, or the dataset variable of a catalogue writer), from its source text. */
 function variablesRead(handler: string): string[] {
   const source = readFileSync(join(HANDLERS, handler), "utf8");
-  return [...source.matchAll(/\benv\("([A-Z0-9_]+)"/g)].map((match) => match[1]!).sort();
+  return [...source.matchAll(/\b(?:env\(|datasetVariable: )"([A-Z0-9_]+)"/g)]
+    .map((match) => match[1]!)
+    .sort();
 }
 
 function recommendationsDomain(stack: Stage) {
