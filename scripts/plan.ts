@@ -6,6 +6,7 @@ import { deployMesh, readStackConfigFrom } from "../platform/program";
 import { domains } from "../domains";
 import { evaluatePlan, formatViolations, summarize } from "../policy/evaluate";
 import { evaluateProgram, readStackFile, type PlannedResource } from "../tooling/evaluate";
+import { buildReport, printReport, writeReport } from "../tooling/report";
 
 export interface PlanOptions {
   readonly stack: string;
@@ -48,7 +49,12 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const file = join(dir, `${stack}.json`);
   writeFileSync(file, JSON.stringify(plan, null, 2) + "\n");
   log(summary(mesh, evaluation.resources));
-  log(`\nwrote ${file} (${evaluation.resources.length} resources)`);
+
+  // Who can reach what (read back from the generated policies), the topology and the cost.
+  const report = buildReport(plan, mesh);
+  printReport(report, log);
+  const picture = await writeReport(dir, stack, report);
+  log(`\nwrote ${file} (${evaluation.resources.length} resources), ${picture.svg} and ${picture.dot}`);
 
   // The same policies `pulumi preview --policy-pack policy` runs, over what was just evaluated.
   const policyConfig = join(cwd, "policy", `config.${stack}.json`);
@@ -61,7 +67,7 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const details = formatViolations(policies);
   if (details) log(details);
   log(summarize(policies));
-  return policies.mandatoryCount > 0 ? 1 : 0;
+  return policies.mandatoryCount > 0 || report.violations.length > 0 ? 1 : 0;
 }
 
 function findMeshError(error: unknown): MeshConfigError | undefined {

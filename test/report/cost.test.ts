@@ -1,0 +1,247 @@
+import { strict as assert } from "node:assert";
+import { domains } from "../../domains";
+import { AccessPattern } from "../../platform/declarations";
+import { loadMesh, type Mesh } from "../../platform/mesh";
+import { requiredShards } from "../../platform/sizing";
+import type { Plan } from "../../tooling/report/access-matrix";
+import { formatCostTable, streamCosts, type CostLine, type StreamCost } from "../../tooling/report/cost";
+import { kinesisPrices, type PriceTable } from "../../tooling/report/prices";
+import { evaluateStack, meshConfig } from "../helpers/stacks";
+
+/** Fixed figures, so that the hand-computed numbers below do not move when prices.ts is re-checked. */
+const PRICES: PriceTable = {
+  region: "eu-west-1",
+  pricedRegion: "us-east-1",
+  currency: "USD",
+  asOf: "2026-11-21",
+  source: "test fixture",
+  caveat: "test figures",
+  provisioned: {
+    shardHour: 0.015,
+    putPayloadUnitsPerMillion: 0.014,
+    extendedRetentionShardHour: 0.02,
+    longTermRetentionGbMonth: 0.023,
+    efoConsumerShardHour: 0.015,
+    efoGbRetrieved: 0.013,
+  },
+  onDemand: {
+    streamHour: 0.04,
+    gbWritten: 0.08,
+    gbRead: 0.04,
+    efoGbRetrieved: 0.05,
+    extendedRetentionGbMonth: 0.1,
+    longTermRetentionGbMonth: 0.023,
+  },
+  kms: { keyMonth: 1, per10kRequests: 0.03 },
+};
+
+const close = (actual: number, expected: number, what: string) =>
+  assert.ok(Math.abs(actual - expected) < 1e-6, `${what}: ${actual} is not ${expected}`);
+
+function assertLines(actual: readonly CostLine[], expected: readonly [string, number, number][]): void {
+  assert.deepStrictEqual(
+    actual.map((l) => l.item),
+    expected.map(([item]) => item),
+  );
+  expected.forEach(([item, quantity, monthly], index) => {
+    close(actual[index]!.quantity, quantity, `${item} quantity`);
+    close(actual[index]!.monthly, monthly, `${item} monthly`);
+    close(
+      actual[index]!.monthly,
+      actual[index]!.quantity * actual[index]!.unitPrice,
+      `${item} = quantity x price`,
+    );
+  });
+}
+
+describe("report: sizing and cost of the dev plan", () => {
+  let plan: Plan;
+  let mesh: Mesh;
+  let stream: (product: string) => StreamCost;
+  before(async () => {
+    const dev = await evaluateStack("dev");
+    plan = { stack: "dev", resources: dev.resources };
+    mesh = loadMesh(meshConfig("dev"), domains);
+    const cost = streamCosts(plan, mesh, { prices: PRICES });
+    stream = (product) => cost.streams.find((s) => s.product === product)!;
+  });
+
+  it("sizes every provisioned stream with requiredShards, as the plan deploys it", () => {
+    const cost = streamCosts(plan, mesh, { prices: PRICES });
+    assert.deepStrictEqual(
+      cost.streams.map((s) => [s.product, s.requiredShards, s.plannedShards, s.plannedMode]),
+      [
+        ["users/user-events", 1, 1, "provisioned"],
+        ["songs/song-events", 1, 1, "provisioned"],
+        ["podcasts/episode-events", null, null, "on-demand"],
+        ["interactions/interaction-events", 6, 6, "provisioned"],
+      ],
+    );
+    for (const product of mesh.products) {
+      if (product.capacity.mode !== "provisioned") continue;
+      const standard = mesh.subscriptions.filter(
+        (s) => s.product === product && s.access.pattern !== AccessPattern.EnhancedFanOut,
+      ).length;
+      assert.equal(
+        stream(product.ref).requiredShards,
+        requiredShards(product.capacity, standard),
+        product.ref,
+      );
+    }
+  });
+
+  it("prices interactions/interaction-events provisioned by hand: 6 shards, 168 h, one EFO consumer", () => {
+    const s = stream("interactions/interaction-events");
+    assert.deepStrictEqual(
+      [s.standardConsumers, s.efoConsumers],
+      [2, ["recommendations.interactions-update"]],
+    );
+    // 4 MiB/s and 6,000 records/s at 50 % for 730 h (2,628,000 s); 699-byte records: 1 PUT unit each.
+    assertLines(s.provisioned.lines, [
+      ["shard-hours", 6 * 730, 6 * 730 * 0.015], // 65.70
+      ["PUT payload units (25 KB)", 7884, 7884 * 0.014], // 3,000 rec/s x 2,628,000 s = 7,884 M units: 110.376
+      ["extended retention (24 h to 7 d)", 6 * 730, 6 * 730 * 0.02], // 87.60
+      ["enhanced fan-out recommendations.interactions-update: consumer-shard-hours", 4380, 4380 * 0.015], // 65.70
+      // 2 MiB/s x 2,628,000 s / 1024 = 5,132.8125 GB
+      ["enhanced fan-out recommendations.interactions-update: data retrieved", 5132.8125, 5132.8125 * 0.013],
+      ["KMS customer-managed key", 1, 1],
+      // producer + 2 standard + 1 EFO consumer, 12 requests an hour each
+      ["KMS requests", (4 * 12 * 730) / 10_000, 3.504 * 0.03],
+    ]);
+    close(s.provisioned.monthly, 397.2076825, "provisioned total");
+    assert.equal(s.planned, s.provisioned);
+  });
+
+  it("prices interactions/interaction-events on demand by hand: records billed as 1 KB each", () => {
+    const s = stream("interactions/interaction-events");
+    const gb = (3000 * 2_628_000) / 1024 / 1024; // 7,518.77 GB billed: each 699-byte record counts 1 KB
+    assertLines(s.onDemand.lines, [
+      ["stream-hours", 730, 29.2],
+      ["data in (records rounded up to 1 KB)", gb, gb * 0.08],
+      ["data out, 2 standard consumer(s)", 2 * gb, 2 * gb * 0.04],
+      ["enhanced fan-out recommendations.interactions-update: data retrieved", gb, gb * 0.05],
+      // 5,132.8125 GB a month written = 7.03 GB/h, kept 144 h beyond the first 24
+      ["extended retention (24 h to 7 d)", 1012.5, 101.25],
+      ["KMS customer-managed key", 1, 1],
+      ["KMS requests", 3.504, 0.10512],
+    ]);
+    close(s.onDemand.monthly, 1710.4964652148, "on-demand total");
+    // users: 0.2 MiB/s over 150 records/s = 1,398-byte records, billed as 2 KB.
+    close(
+      stream("users/user-events").onDemand.lines[1]!.quantity,
+      (75 * 2_628_000 * 2) / 1024 / 1024,
+      "users GB in",
+    );
+  });
+
+  it("estimates an on-demand product without declared throughput at minimum billing, and says so", () => {
+    const s = stream("podcasts/episode-events");
+    assert.equal(s.requiredShards, null);
+    assert.match(
+      s.notes[0]!,
+      /^no declared throughput \(on-demand\): estimated at on-demand minimum billing/,
+    );
+    assertLines(s.onDemand.lines, [
+      ["stream-hours", 730, 29.2],
+      ["KMS customer-managed key", 1, 1],
+      ["KMS requests", 1.752, 0.05256],
+    ]);
+    assertLines(s.provisioned.lines, [
+      ["shard-hours", 730, 10.95],
+      ["KMS customer-managed key", 1, 1],
+      ["KMS requests", 1.752, 0.05256],
+    ]);
+    assert.equal(s.planned, s.onDemand);
+  });
+
+  it("adds up per account and in total", () => {
+    const cost = streamCosts(plan, mesh, { prices: PRICES });
+    assert.deepStrictEqual(
+      cost.accounts.map((a) => [a.accountAlias, a.products]),
+      [
+        ["users", ["users/user-events"]],
+        ["songs", ["songs/song-events"]],
+        ["podcasts", ["podcasts/episode-events"]],
+        ["interactions", ["interactions/interaction-events"]],
+      ],
+    );
+    for (const account of cost.accounts) {
+      const own = cost.streams.filter((s) => s.accountId === account.accountId);
+      close(
+        account.planned,
+        own.reduce((t, s) => t + s.planned.monthly, 0),
+        `${account.accountAlias} planned`,
+      );
+      close(
+        account.onDemand,
+        own.reduce((t, s) => t + s.onDemand.monthly, 0),
+        `${account.accountAlias} on-demand`,
+      );
+      close(
+        account.provisioned,
+        own.reduce((t, s) => t + s.provisioned.monthly, 0),
+        `${account.accountAlias} prov.`,
+      );
+    }
+    close(
+      cost.total.planned,
+      cost.accounts.reduce((t, a) => t + a.planned, 0),
+      "total planned",
+    );
+    // users 14.76 + songs 15.68 + podcasts (on demand) 30.25 + interactions 397.21
+    assert.equal(cost.total.planned.toFixed(2), "457.90");
+  });
+
+  it("takes the utilisation as a parameter: the load scales, the shards do not", () => {
+    const full = streamCosts(plan, mesh, { prices: PRICES, utilisation: 1 }).streams.find(
+      (s) => s.product === "interactions/interaction-events",
+    )!;
+    assert.equal(full.requiredShards, 6);
+    close(full.provisioned.lines[1]!.quantity, 2 * 7884, "PUT units at 100 %");
+    close(full.provisioned.lines[0]!.monthly, 65.7, "shard-hours at 100 %");
+    assert.throws(
+      () => streamCosts(plan, mesh, { utilisation: 0 }),
+      /utilisation must be in \(0, 1\], got 0/,
+    );
+  });
+
+  it("uses the dated price table of the repo by default", () => {
+    const cost = streamCosts(plan, mesh);
+    assert.equal(cost.prices, kinesisPrices);
+    assert.deepStrictEqual(
+      [kinesisPrices.region, kinesisPrices.pricedRegion, kinesisPrices.currency],
+      ["eu-west-1", "us-east-1", "USD"],
+    );
+    assert.match(kinesisPrices.asOf, /^\d{4}-\d{2}-\d{2}$/);
+    assert.match(kinesisPrices.source, /aws\.amazon\.com\/kinesis\/data-streams\/pricing/);
+    const shardHours = cost.streams.find((s) => s.product === "songs/song-events")!.provisioned.lines[0]!;
+    close(shardHours.monthly, 730 * kinesisPrices.provisioned.shardHour, "songs shard-hours");
+  });
+
+  it("keeps the declared peak when the environment forces every stream on demand", async () => {
+    const onDemandPlan = await evaluateStack("dev", { "mesh:capacityMode": "on-demand" });
+    const onDemandMesh = loadMesh({ ...meshConfig("dev"), capacityMode: "on-demand" }, domains);
+    const s = streamCosts({ resources: onDemandPlan.resources }, onDemandMesh, {
+      prices: PRICES,
+    }).streams.find((c) => c.product === "interactions/interaction-events")!;
+    assert.deepStrictEqual(
+      [s.plannedMode, s.plannedShards, s.requiredShards, s.declared],
+      ["on-demand", null, 6, { mode: "provisioned", writeMiBps: 4, writeRecordsPerSecond: 6000 }],
+    );
+    assert.equal(s.planned, s.onDemand);
+    close(s.onDemand.monthly, 1710.4964652148, "same on-demand estimate");
+  });
+
+  it("prints one row per stream, the per-account totals and the assumptions", () => {
+    const text = formatCostTable(streamCosts(plan, mesh, { prices: PRICES }), { details: true });
+    assert.match(
+      text,
+      /^ {2}interactions\/interaction-events +interactions \(210987654325\) +4 MiB\/s, 6000 rec\/s +6 \/ 6 +168 h +1 +397\.21 +1710\.50 +397\.21 \(provisioned\) +provisioned$/m,
+    );
+    assert.match(text, /^ {2}podcasts\/episode-events .* 30\.25 \(on-demand\) +n\/a \(no declared peak\)$/m);
+    assert.match(text, /^ {2}total +439\.65 +1936\.59 +457\.90$/m);
+    assert.match(text, /^ {6}shard-hours +4,380 shard-hour +x 0\.015 += +65\.70$/m);
+    assert.match(text, /Load: 50% of each product's declared peak/);
+    assert.match(text, /us-east-1 list prices as of 2026-11-21, applied to eu-west-1/);
+  });
+});

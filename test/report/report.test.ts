@@ -1,0 +1,35 @@
+import { strict as assert } from "node:assert";
+import { domains } from "../../domains";
+import { loadMesh } from "../../platform/mesh";
+import { buildReport, printReport, type PlanReport } from "../../tooling/report";
+import { evaluateStack, meshConfig } from "../helpers/stacks";
+
+describe("report: buildReport and printReport", () => {
+  let report: PlanReport;
+  before(async () => {
+    const dev = await evaluateStack("dev");
+    report = buildReport({ stack: "dev", resources: dev.resources }, loadMesh(meshConfig("dev"), domains), {
+      utilisation: 0.25,
+    });
+  });
+
+  it("holds the matrix, its violations, the DOT source and the cost estimate", () => {
+    assert.equal(report.matrix.rows.length, 14);
+    assert.equal(report.violations, report.matrix.violations);
+    assert.deepStrictEqual(report.violations, []);
+    assert.match(report.dot, /^digraph mesh \{/);
+    assert.equal(report.cost.utilisation, 0.25);
+    assert.equal(report.cost.streams.length, 4);
+  });
+
+  it("prints the access matrix, then the cost table", () => {
+    const printed: string[] = [];
+    printReport(report, (text) => printed.push(text));
+    const text = printed.join("\n");
+    const matrix = text.indexOf("Access to data products (from the generated policies):");
+    const cost = text.indexOf("Monthly Kinesis cost estimate");
+    assert.ok(matrix >= 0 && cost > matrix, text);
+    assert.match(text, /no violations/);
+    assert.match(text, /at 25% of declared peak/);
+  });
+});

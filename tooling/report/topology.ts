@@ -1,0 +1,196 @@
+import { instance } from "@viz-js/viz";
+import { AccessPattern } from "../../platform/declarations";
+import type { Mesh } from "../../platform/mesh";
+import {
+  AccessClass,
+  Party,
+  accountLabel,
+  canReadRecords,
+  roleNameOf,
+  type AccessMatrix,
+  type AccessRow,
+} from "./access-matrix";
+
+/** How an edge of each access pattern is drawn. Distinct line styles, so the picture reads in grey too. */
+export const EdgeStyle: Readonly<
+  Record<
+    AccessPattern | "write" | "describe-only" | "unsubscribed",
+    { style: string; color: string; arrowhead: string }
+  >
+> = {
+  [AccessPattern.SharedReplay]: { style: "solid", color: "#1f4e79", arrowhead: "normal" },
+  [AccessPattern.EnhancedFanOut]: { style: "bold", color: "#6a3d9a", arrowhead: "normal" },
+  [AccessPattern.Filtered]: { style: "solid", color: "#2e7d32", arrowhead: "diamond" },
+  [AccessPattern.PushWithoutReplay]: { style: "dashed", color: "#e65100", arrowhead: "vee" },
+  write: { style: "solid", color: "#000000", arrowhead: "normal" },
+  "describe-only": { style: "dotted", color: "#757575", arrowhead: "odot" },
+  unsubscribed: { style: "bold", color: "#c62828", arrowhead: "normal" },
+};
+
+const PATTERN_LABEL: Readonly<Record<AccessPattern, string>> = {
+  [AccessPattern.SharedReplay]: "shared-replay",
+  [AccessPattern.EnhancedFanOut]: "enhanced fan-out",
+  [AccessPattern.Filtered]: "filtered",
+  [AccessPattern.PushWithoutReplay]: "push without replay",
+};
+
+/** A DOT double-quoted string: quotes and backslashes escaped, newlines as `\n`. */
+function q(text: string): string {
+  return `"${text.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")}"`;
+}
+
+function attributes(attrs: Record<string, string | undefined>): string {
+  const set = Object.entries(attrs).filter(([, v]) => v !== undefined);
+  return set.length ? ` [${set.map(([k, v]) => `${k}=${q(v!)}`).join(", ")}]` : "";
+}
+
+/** Event types a filter pattern keeps (`data.type` of the CloudEvents envelope). */
+export function filterEventTypes(filters: readonly string[]): string[] {
+  const types = new Set<string>();
+  for (const filter of filters) {
+    try {
+      const pattern = JSON.parse(filter) as { data?: { type?: unknown } };
+      const listed = pattern.data?.type;
+      if (Array.isArray(listed)) listed.forEach((t) => types.add(String(t)));
+      else types.add("(any type, by payload)");
+    } catch {
+      types.add("(unreadable filter)");
+    }
+  }
+  return [...types];
+}
+
+interface Node {
+  readonly id: string;
+  readonly account: string;
+  readonly attrs: Record<string, string>;
+}
+
+/**
+ * The mesh as a Graphviz graph: one cluster per account (its alias and id), the producer of each
+ * data product writing to its stream, the stream feeding each consuming function with the access
+ * pattern on the edge (EFO bold, push without replay dashed, filtered labelled with the event
+ * types it keeps), and the platform auditor's describe-only edge dotted. Principals that can read
+ * records without a subscription are drawn in red. Everything is taken from the access matrix,
+ * that is from the generated policies and mappings, not from the declaration.
+ */
+export function topologyDot(mesh: Mesh, matrix: AccessMatrix): string {
+  const aliases = new Map(Object.entries(mesh.config.accounts).map(([alias, a]) => [a.id, alias]));
+  const nodes = new Map<string, Node>();
+  const edges: string[] = [];
+  const node = (id: string, account: string, attrs: Record<string, string>) => {
+    if (!nodes.has(id)) nodes.set(id, { id, account, attrs });
+    return id;
+  };
+  const edge = (from: string, to: string, attrs: Record<string, string | undefined>) =>
+    edges.push(`  ${q(from)} -> ${q(to)}${attributes(attrs)};`);
+
+  for (const product of matrix.products) {
+    const stream = node(`stream:${product.streamArn}`, product.accountId, {
+      label: `${product.product}\n${product.streamName}`,
+      shape: "cylinder",
+      style: "filled",
+      fillcolor: "#fff3c4",
+    });
+    for (const row of matrix.rows.filter((r) => r.product === product.product)) {
+      drawRow(row, stream);
+    }
+  }
+
+  function drawRow(row: AccessRow, stream: string): void {
+    const role = roleNameOf(row.roleArn);
+    if (row.access === AccessClass.Write) {
+      const domain = row.product.split("/")[0]!;
+      const producer = node(`role:${row.roleArn}`, row.accountId, {
+        label: row.party === Party.Producer ? `${domain} producers\n${role}` : role,
+        shape: "box",
+        style: "rounded,filled",
+        fillcolor: row.party === Party.Producer ? "#e3f2fd" : "#ffcdd2",
+      });
+      edge(producer, stream, { label: "write", ...EdgeStyle.write });
+      return;
+    }
+    if (row.access === AccessClass.DescribeOnly) {
+      const auditor = node(`role:${row.roleArn}`, row.accountId, {
+        label: row.party === Party.Auditor ? `platform auditor\n${role}` : role,
+        shape: "box",
+        style: "rounded,dashed",
+      });
+      edge(stream, auditor, { label: "describe-only", ...EdgeStyle["describe-only"] });
+      return;
+    }
+    if (row.access === AccessClass.ControlPlane) {
+      const admin = node(`role:${row.roleArn}`, row.accountId, {
+        label: role,
+        shape: "box",
+        color: "#c62828",
+      });
+      edge(stream, admin, { label: "control-plane", ...EdgeStyle.unsubscribed });
+      return;
+    }
+    if (!row.subscription && canReadRecords(row.actions)) {
+      const reader = node(`role:${row.roleArn}`, row.accountId, {
+        label: `${role}\n(no subscription)`,
+        shape: "box",
+        style: "filled",
+        fillcolor: "#ffcdd2",
+        color: "#c62828",
+      });
+      edge(stream, reader, { label: `${row.access}, no subscription`, ...EdgeStyle.unsubscribed });
+      return;
+    }
+    const pattern = row.pattern ?? AccessPattern.SharedReplay;
+    const targets = row.functions.length ? row.functions : [row.roleArn];
+    for (const target of targets) {
+      const isFunction = target.includes(":function:");
+      const consumer = node(isFunction ? `function:${target}` : `role:${target}`, row.accountId, {
+        label: `${isFunction ? target.split(":").pop()! : role}\n${row.subscription ?? ""}`.trim(),
+        shape: isFunction ? "component" : "box",
+        style: "filled",
+        fillcolor: "#e8f5e9",
+      });
+      const label =
+        pattern === AccessPattern.Filtered
+          ? `filtered: ${filterEventTypes(row.filters).join(", ")}`
+          : PATTERN_LABEL[pattern];
+      edge(stream, consumer, { label, ...EdgeStyle[pattern] });
+    }
+  }
+
+  const lines = [
+    "digraph mesh {",
+    `  graph${attributes({
+      label: `Streaming data mesh (${mesh.config.environment}, ${mesh.config.region})`,
+      labelloc: "t",
+      rankdir: "LR",
+      fontname: "Helvetica",
+      compound: "true",
+      nodesep: "0.4",
+      ranksep: "1.2",
+    })};`,
+    `  node${attributes({ fontname: "Helvetica", fontsize: "11" })};`,
+    `  edge${attributes({ fontname: "Helvetica", fontsize: "9" })};`,
+  ];
+  const accounts = [...new Set([...nodes.values()].map((n) => n.account))];
+  for (const account of accounts) {
+    const members = [...nodes.values()].filter((n) => n.account === account);
+    lines.push(
+      `  subgraph ${q(`cluster_${account === "*" ? "any" : account}`)} {`,
+      `    graph${attributes({
+        label: accountLabel(account, aliases.get(account) ?? null),
+        style: "rounded",
+        color: "#9e9e9e",
+      })};`,
+      ...members.map((n) => `    ${q(n.id)}${attributes(n.attrs)};`),
+      "  }",
+    );
+  }
+  lines.push(...edges, "}", "");
+  return lines.join("\n");
+}
+
+/** Renders DOT to SVG with Graphviz compiled to WebAssembly (@viz-js/viz); throws on invalid DOT. */
+export async function renderSvg(dot: string): Promise<string> {
+  const viz = await instance();
+  return viz.renderString(dot, { format: "svg", engine: "dot" });
+}
