@@ -11,6 +11,7 @@ import {
   type Statement,
 } from "../platform/iam";
 import type { Domain, Subscription } from "../platform/mesh";
+import { iteratorAgeThresholdMs } from "../platform/sizing";
 import { TagKeys, unitTags } from "../platform/tags";
 import { sid } from "./kms";
 import { MeshFunction } from "./lambda";
@@ -330,8 +331,7 @@ function createAlarms(name: string, args: AlarmArgs): void {
       statistic: "Maximum",
       evaluationPeriods: 5,
       datapointsToAlarm: 3,
-      // Half the stream's retention: beyond it, records risk expiring before this consumer reads them.
-      threshold: (subscription.product.retentionHours * 3600 * 1000) / 2,
+      threshold: iteratorAgeThresholdMs(subscription.product.retentionHours),
       alarmDescription: `${subscription.ref} is behind ${subscription.product.ref} by more than half its retention.`,
     },
     { parent: args.parent },

@@ -60,15 +60,18 @@ export class PushChannel extends pulumi.ComponentResource {
       },
       args.protect ? { parent: this, protect: true, retainOnDelete: true } : parent,
     );
-    const tableAccess = (sidName: string, actions: string[]): Statement[] => [
-      { Sid: sidName, Effect: "Allow", Action: actions, Resource: connections.arn },
-      {
-        Sid: "UseTableKey",
-        Effect: "Allow",
-        Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-        Resource: args.dataKeyArn,
-      },
-    ];
+    const tableAccess = (sidName: string, actions: string[]): Statement => ({
+      Sid: sidName,
+      Effect: "Allow",
+      Action: actions,
+      Resource: connections.arn,
+    });
+    const useTableKey: Statement = {
+      Sid: "UseTableKey",
+      Effect: "Allow",
+      Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+      Resource: args.dataKeyArn,
+    };
 
     const api = new aws.apigatewayv2.Api(
       `${name}-api`,
@@ -108,7 +111,7 @@ export class PushChannel extends pulumi.ComponentResource {
     const connectFn = handler(
       "connect",
       "connect.ts",
-      tableAccess("RegisterConnection", ["dynamodb:PutItem"]),
+      [tableAccess("RegisterConnection", ["dynamodb:PutItem"]), useTableKey],
       {
         CONNECTIONS_TABLE: connections.name,
       },
@@ -116,7 +119,7 @@ export class PushChannel extends pulumi.ComponentResource {
     const disconnectFn = handler(
       "disconnect",
       "disconnect.ts",
-      tableAccess("ForgetConnection", ["dynamodb:DeleteItem"]),
+      [tableAccess("ForgetConnection", ["dynamodb:DeleteItem"]), useTableKey],
       { CONNECTIONS_TABLE: connections.name },
     );
 
@@ -246,7 +249,7 @@ export class PushChannel extends pulumi.ComponentResource {
         Resource: pulumi.interpolate`${api.executionArn}/${stage.name}/POST/@connections/*`,
       },
       // The table's key comes with the consumer domain's data key grant.
-      tableAccess("ListAndForgetConnections", ["dynamodb:Scan", "dynamodb:DeleteItem"])[0]!,
+      tableAccess("ListAndForgetConnections", ["dynamodb:Scan", "dynamodb:DeleteItem"]),
     ];
     this.registerOutputs({ endpoint: this.endpoint });
   }

@@ -15,7 +15,7 @@ import {
   type Statement,
 } from "../platform/iam";
 import type { Domain, Product, Subscription } from "../platform/mesh";
-import { requiredShards } from "../platform/sizing";
+import { iteratorAgeThresholdMs, requiredShards } from "../platform/sizing";
 import { TagKeys, unitTags } from "../platform/tags";
 import { createMeshKey, sid } from "./kms";
 
@@ -366,9 +366,4 @@ function createProduct(name: string, args: ProductArgs) {
   });
 
   return { product, key, stream, consumers };
-}
-
-/** Iterator age beyond which records risk expiring unread: half the stream's retention. */
-export function iteratorAgeThresholdMs(retentionHours: number): number {
-  return (retentionHours * 3600 * 1000) / 2;
 }

@@ -444,7 +444,7 @@ function resolve(
     config.units.includes(ALL_UNITS) ? [PLATFORM_UNIT, ...domains.map((d) => d.name)] : config.units,
   );
   config.units.forEach((unit, index) => {
-    if (unit !== ALL_UNITS && unit !== PLATFORM_UNIT && !seenName(domains, unit)) {
+    if (unit !== ALL_UNITS && unit !== PLATFORM_UNIT && !domains.some((domain) => domain.name === unit)) {
       problems.push(
         `config.units[${index}]: unknown unit ${unit} (known: ${PLATFORM_UNIT}, ${domains.map((d) => d.name).join(", ")})`,
       );
@@ -452,10 +452,6 @@ function resolve(
   });
 
   return { config, domains, products: [...products.values()], subscriptions, units };
-}
-
-function seenName(domains: readonly Domain[], unit: string): boolean {
-  return domains.some((domain) => domain.name === unit);
 }
 
 function checkContract(path: string, contract: Contract, partitionKey: string): string[] {

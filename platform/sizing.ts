@@ -19,3 +19,8 @@ export function requiredShards(
     Math.ceil((capacity.writeMiBps * standardConsumers) / ShardLimits.readMiBps),
   );
 }
+
+/** Iterator age beyond which records risk expiring unread: half the stream's retention. */
+export function iteratorAgeThresholdMs(retentionHours: number): number {
+  return (retentionHours * 3600 * 1000) / 2;
+}
