@@ -305,7 +305,9 @@ describe("the program under the mock runtime (fixture mesh)", () => {
   });
 });
 
-describe("npm run plan", () => {
+describe("npm run plan", function () {
+  // Each test plans the shipped mesh in a child process: minutes on a loaded machine.
+  this.timeout(600_000);
   const root = join(__dirname, "..", "..");
   const plan = (cwd: string, stack: string) =>
     spawnSync(
