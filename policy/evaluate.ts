@@ -44,6 +44,11 @@ export interface Plan {
   /** Account alias -> 12-digit id: the mesh's accounts. */
   readonly accounts: Readonly<Record<string, string>>;
   readonly resources: readonly PlanResource[];
+  /**
+   * The declaration's tables at rest and at-rest subscriptions (the `lakeFormationAccess` setting),
+   * so that lakeformation-grants-declared can check grants against it.
+   */
+  readonly lakeFormationAccess?: unknown;
 }
 
 const planSchema = z.object({
@@ -64,6 +69,7 @@ const planSchema = z.object({
       propertyDependencies: z.record(z.string(), z.array(z.string())).optional(),
     }),
   ),
+  lakeFormationAccess: z.unknown().optional(),
 });
 
 /** A plan file that is not a plan, with every issue and its path. */
@@ -148,7 +154,8 @@ function settingKeysOf(schema: PolicyConfigSchema | undefined): SettingKey[] {
 
 /**
  * The config each policy's `args.getConfig()` returns: its entry of the pack config without the
- * enforcement level, plus one default the plan knows: `meshAccountIds` are the plan's accounts.
+ * enforcement level, plus the defaults the plan knows: `meshAccountIds` are the plan's accounts,
+ * `lakeFormationAccess` the plan's declared tables and subscriptions at rest.
  */
 function configOf(
   policy: ResourceValidationPolicy | StackValidationPolicy,
@@ -159,6 +166,13 @@ function configOf(
   const { enforcementLevel: _level, ...settings } = typeof entry === "object" && entry !== null ? entry : {};
   if (policy.configSchema?.properties.meshAccountIds && settings.meshAccountIds === undefined) {
     settings.meshAccountIds = [...new Set(Object.values(plan.accounts))];
+  }
+  if (
+    policy.configSchema?.properties.lakeFormationAccess &&
+    settings.lakeFormationAccess === undefined &&
+    plan.lakeFormationAccess !== undefined
+  ) {
+    settings.lakeFormationAccess = plan.lakeFormationAccess;
   }
   return settings as Record<string, unknown>;
 }

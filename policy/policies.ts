@@ -67,6 +67,7 @@ export const rulePolicies: Policies = [
   lakeformation.lakeformationExternalGrantsLfTags,
   lakeformation.lakeformationExternalGrantsReadOnly,
   lakeformation.lakeformationResourceNoHybridAccess,
+  lakeformation.lakeformationGrantsDeclared,
   athena.athenaWorkgroupEnforced,
   athena.athenaWorkgroupResultsEncrypted,
   athena.athenaWorkgroupBytesScannedCutoff,

@@ -79,6 +79,41 @@ export const settingSchemas = {
     .array(z.strictObject({ action: z.string().min(1), reason }))
     .default(DEFAULT_WILDCARD_RESOURCE_ACTIONS.map((entry) => ({ ...entry })))
     .describe('Actions allowed on Resource "*", each with the reason it cannot be scoped.'),
+  lakeFormationAccess: z
+    .strictObject({
+      catalogAccountId: accountId
+        .optional()
+        .describe("Account of the central catalog, whose principals administer every table."),
+      tables: z
+        .array(
+          z.strictObject({
+            product: z.string().min(1),
+            accountId,
+            database: z.string().min(1),
+            table: z.string().min(1),
+            databaseTags: z.record(z.string(), z.string()).default({}),
+            tags: z.record(z.string(), z.string()).default({}),
+            columns: z.array(
+              z.strictObject({ name: z.string().min(1), tags: z.record(z.string(), z.string()).default({}) }),
+            ),
+          }),
+        )
+        .default([]),
+      subscriptions: z
+        .array(
+          z.strictObject({
+            ref: z.string().min(1),
+            accountId,
+            product: z.string().min(1),
+            columns: z.array(z.string().min(1)),
+          }),
+        )
+        .default([]),
+    })
+    .describe(
+      "The mesh's tables at rest and at-rest subscriptions, from the declaration (npm run plan writes them). Without it no grant beyond a table's own account is declared.",
+    )
+    .optional(),
   exemptions: z
     .array(
       z.strictObject({

@@ -1,11 +1,12 @@
 import { strict as assert } from "node:assert";
-import { ACCOUNTS, edit, mesh } from "../tests/fixtures";
+import { ACCOUNTS, edit, LAKE_ACCESS, mesh } from "../tests/fixtures";
 import { messages } from "../tests/harness";
 import { UNKNOWN_STRING } from "../lib/values";
 import {
   lakeformationDataSharingVersion,
   lakeformationExternalGrantsLfTags,
   lakeformationExternalGrantsReadOnly,
+  lakeformationGrantsDeclared,
   lakeformationNoIamAllowedPrincipals,
   lakeformationResourceNoHybridAccess,
   lakeformationSettingsAdmins,
@@ -141,6 +142,84 @@ describe("lakeformation-resource-no-hybrid-access", () => {
   it("rejects hybrid access mode", async () => {
     assert.deepEqual(await messages(policy, edit(mesh(), "lake-location", { hybridAccessEnabled: true })), [
       "Lake Formation registered location must not enable hybrid access mode (hybridAccessEnabled).",
+    ]);
+  });
+});
+
+describe("lakeformation-grants-declared", () => {
+  const policy = lakeformationGrantsDeclared;
+  const analytics = `arn:aws:iam::${ACCOUNTS.analytics}:role/analytics-athena`;
+  const plays = { databaseName: "songs", name: "plays" };
+  it("passes DESCRIBE on the database of a subscribed product, by LF-tag expression", async () =>
+    assert.deepEqual(await messages(policy, mesh()), []));
+  it("passes SELECT on the subscribed columns", async () => {
+    const change = { lfTagPolicy: undefined, permissions: ["SELECT"] };
+    const columns = { tableWithColumns: { ...plays, columnNames: ["event_id", "song_id"] } };
+    assert.deepEqual(await messages(policy, grant({ ...change, ...columns })), []);
+  });
+  it("passes a TABLE expression that leaves out the pii column", async () => {
+    const lfTagPolicy = {
+      resourceType: "TABLE",
+      expressions: [
+        { key: "mesh:product", values: ["songs/plays"] },
+        { key: "mesh:classification", values: ["internal"] },
+      ],
+    };
+    assert.deepEqual(await messages(policy, grant({ lfTagPolicy, permissions: ["SELECT"] })), []);
+  });
+  it("rejects a TABLE expression that also reaches the pii column", async () => {
+    const lfTagPolicy = { resourceType: "TABLE", expressions: [{ key: "mesh:domain", values: ["songs"] }] };
+    assert.deepEqual(await messages(policy, grant({ lfTagPolicy, permissions: ["SELECT"] })), [
+      `Lake Formation grant to ${ACCOUNTS.analytics} on songs/plays must stay within the columns of analytics/plays-at-rest (it also gives user_id).`,
+    ]);
+  });
+  it("rejects a grant on the whole table from a role of the subscriber's account", async () => {
+    const change = { principal: analytics, lfTagPolicy: undefined, table: plays, permissions: ["SELECT"] };
+    assert.deepEqual(await messages(policy, grant(change)), [
+      `Lake Formation grant to ${analytics} on songs/plays must stay within the columns of analytics/plays-at-rest (it also gives user_id).`,
+    ]);
+  });
+  it("rejects a grant to a mesh account without an at-rest subscription", async () => {
+    const reader = `arn:aws:iam::${ACCOUNTS.analytics}:role/reader`;
+    const access = { ...LAKE_ACCESS, subscriptions: [] };
+    assert.deepEqual(
+      await messages(policy, grant({ principal: reader }), {
+        [policy.name]: { lakeFormationAccess: access },
+      }),
+      [
+        `Lake Formation grant to ${reader} on LF-tag expression mesh:domain=songs must match an at-rest subscription of account ${ACCOUNTS.analytics} (none to songs/plays).`,
+      ],
+    );
+  });
+  it("rejects a grant on something that is no table of the mesh", async () => {
+    const change = { lfTagPolicy: undefined, database: { name: "scratch" } };
+    assert.deepEqual(await messages(policy, grant(change)), [
+      `Lake Formation grant to ${ACCOUNTS.analytics} on database scratch must match an at-rest subscription of account ${ACCOUNTS.analytics} (it reaches no table of the mesh).`,
+    ]);
+  });
+  it("rejects a principal outside the mesh's accounts", async () => {
+    assert.deepEqual(await messages(policy, grant({ principal: "999999999999" })), [
+      "Lake Formation grant to 999999999999 must name a principal of the mesh's accounts (999999999999 is not one).",
+    ]);
+  });
+  it("rejects an organization principal", async () => {
+    const org = "arn:aws:organizations::111111111111:organization/o-a1b2c3d4e5";
+    assert.deepEqual(await messages(policy, grant({ principal: org })), [
+      `Lake Formation grant to ${org} must name an account or role of the mesh, not an organization or organizational unit.`,
+    ]);
+  });
+  it("passes the producer's own roles and the central catalog's", async () => {
+    const producer = `arn:aws:iam::${ACCOUNTS.songs}:role/songs-etl`;
+    const platform = `arn:aws:iam::${ACCOUNTS.platform}:role/lake-admin`;
+    for (const principal of [producer, platform]) {
+      const change = { principal, lfTagPolicy: undefined, table: plays, permissions: ["ALL"] };
+      assert.deepEqual(await messages(policy, grant(change)), [], principal);
+    }
+  });
+  it("cannot check a table unknown during preview", async () => {
+    const change = { lfTagPolicy: undefined, table: { databaseName: UNKNOWN_STRING, name: "plays" } };
+    assert.deepEqual(await messages(policy, grant(change)), [
+      "Lake Formation permissions resource could not be checked during preview.",
     ]);
   });
 });

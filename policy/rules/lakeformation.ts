@@ -3,7 +3,8 @@ import { resourceRule, type ResourceView, type RuleContext } from "../lib/rule";
 import type { SettingKey } from "../lib/settings";
 import { T } from "../lib/types";
 import { listOf } from "../lib/checks";
-import { asList, get, parseMaybeJson, UNKNOWN } from "../lib/values";
+import { resolveGrant } from "../lib/lake";
+import { asList, get, parseMaybeJson, UNKNOWN, type Unknown } from "../lib/values";
 
 const IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS";
 const MIN_SHARING_VERSION = 4;
@@ -201,6 +202,87 @@ export const lakeformationResourceNoHybridAccess = resourceRule({
       context.report(
         "Lake Formation registered location must not enable hybrid access mode (hybridAccessEnabled).",
       );
+    }
+  },
+});
+
+/** The catalog a grant is made in: `catalogId`, else the provider's account. */
+function catalogOf(grant: ResourceView): string | Unknown | undefined {
+  const catalog = grant.props.catalogId;
+  return typeof catalog === "string" || catalog === UNKNOWN ? catalog : grant.account;
+}
+
+export const lakeformationGrantsDeclared = resourceRule({
+  name: "lakeformation-grants-declared",
+  description:
+    "Lake Formation grants must go to principals of the mesh's accounts and, beyond a table's producer and the central catalog, match an at-rest subscription of the principal's account.",
+  enforcementLevel: "mandatory",
+  types: [T.LakeFormationPermissions],
+  settings: ["meshAccountIds", "lakeFormationAccess"],
+  check(grant, context) {
+    const principal = grant.props.principal;
+    if (principal === UNKNOWN) {
+      context.couldNotCheck("Lake Formation permissions principal could not be checked during preview.");
+      return;
+    }
+    if (typeof principal !== "string" || principal === IAM_ALLOWED_PRINCIPALS) return;
+    if (/^arn:aws[\w-]*:organizations::/.test(principal)) {
+      context.report(
+        `Lake Formation grant to ${principal} must name an account or role of the mesh, not an organization or organizational unit.`,
+      );
+      return;
+    }
+    const catalog = catalogOf(grant);
+    // SAML and Identity Center principals live in the catalog's account.
+    const account = principalAccount(principal) ?? catalog;
+    if (account === UNKNOWN) {
+      context.couldNotCheck(
+        "Lake Formation permissions catalog account could not be checked during preview.",
+      );
+      return;
+    }
+    const mesh = context.settings.meshAccountIds ?? (grant.account ? [grant.account] : []);
+    if (account === undefined || !mesh.includes(account)) {
+      context.report(
+        `Lake Formation grant to ${principal} must name a principal of the mesh's accounts (${account ?? "its account"} is not one).`,
+      );
+      return;
+    }
+    const access = context.settings.lakeFormationAccess ?? { tables: [], subscriptions: [] };
+    if (account === access.catalogAccountId) return; // the central catalog administers every table
+    const target = resolveGrant(grant.props, access.tables);
+    if (target === UNKNOWN) {
+      context.couldNotCheck("Lake Formation permissions resource could not be checked during preview.");
+      return;
+    }
+    if (target.scope === "lf-tag") return; // describing or associating a tag reaches no data
+    if (target.matches.length === 0) {
+      if (account !== catalog) {
+        context.report(
+          `Lake Formation grant to ${principal} on ${target.label} must match an at-rest subscription of account ${account} (it reaches no table of the mesh).`,
+        );
+      }
+      return;
+    }
+    for (const { table, columns } of target.matches) {
+      if (table.accountId === account) continue; // the producer's own table
+      const subscriptions = access.subscriptions.filter(
+        (subscription) => subscription.accountId === account && subscription.product === table.product,
+      );
+      if (subscriptions.length === 0) {
+        context.report(
+          `Lake Formation grant to ${principal} on ${target.label} must match an at-rest subscription of account ${account} (none to ${table.product}).`,
+        );
+        continue;
+      }
+      if (target.scope === "database" || columns === undefined) continue;
+      const declared = new Set(subscriptions.flatMap((subscription) => subscription.columns));
+      const extra = columns.filter((column) => !declared.has(column));
+      if (extra.length > 0) {
+        context.report(
+          `Lake Formation grant to ${principal} on ${table.product} must stay within the columns of ${listOf(subscriptions.map((s) => s.ref))} (it also gives ${listOf(extra)}).`,
+        );
+      }
     }
   },
 });

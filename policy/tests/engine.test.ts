@@ -41,14 +41,21 @@ function call(handler: Handler, request: unknown): Promise<[string, string, stri
   );
 }
 
-function analyze(resource: PlanResource) {
+/**
+ * This harness cannot configure the pack (the server's configure RPC is not exported), and
+ * lakeformation-grants-declared needs the declaration from its config: it runs on its own below.
+ */
+const DECLARATION_RULE = "lakeformation-grants-declared";
+const unconfigured = rulePolicies.filter((policy) => policy.name !== DECLARATION_RULE);
+
+function analyze(resource: PlanResource, policies: Policies = unconfigured) {
   const request = new analyzer.AnalyzeRequest();
   request.setType(resource.type);
   request.setUrn(resource.urn);
   request.setName(resource.name);
   request.setProperties(Struct.fromJavaScript(resource.inputs as never));
   request.setOptions(options(resource));
-  return call(handlers.makeAnalyzeRpcFun("mesh-guardrails", "0.1.0", "advisory", rulePolicies), request);
+  return call(handlers.makeAnalyzeRpcFun("mesh-guardrails", "0.1.0", "advisory", policies), request);
 }
 
 function analyzeStack(resources: PlanResource[]) {
@@ -69,7 +76,7 @@ function analyzeStack(resources: PlanResource[]) {
       return r;
     }),
   );
-  return call(handlers.makeAnalyzeStackRpcFun("mesh-guardrails", "0.1.0", "advisory", rulePolicies), request);
+  return call(handlers.makeAnalyzeStackRpcFun("mesh-guardrails", "0.1.0", "advisory", unconfigured), request);
 }
 
 const named = (resources: PlanResource[], name: string) => resources.find((r) => r.name === name)!;
@@ -78,6 +85,25 @@ describe("the policies under the engine's analyzer", () => {
   it("pass the compliant mesh, resource by resource and as a stack", async () => {
     for (const resource of mesh()) assert.deepEqual(await analyze(resource), [], resource.name);
     assert.deepEqual(await analyzeStack(mesh()), []);
+  });
+
+  it("fail a cross-account Lake Formation grant closed when the pack has no declaration", async () => {
+    const grant = named(mesh(), "lake-grant-analytics");
+    const declared = rulePolicies.filter((policy) => policy.name === DECLARATION_RULE);
+    assert.deepEqual(
+      (await analyze(grant, declared)).map(([policy, level, message]) => [
+        policy,
+        level,
+        message.split("\n")[1],
+      ]),
+      [
+        [
+          DECLARATION_RULE,
+          "mandatory",
+          "Lake Formation grant to 333333333333 must name a principal of the mesh's accounts (333333333333 is not one).",
+        ],
+      ],
+    );
   });
 
   it("report a violation at the rule's level", async () => {

@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { evaluatePlan, formatViolations, parsePlan, PlanError, summarize, type Plan } from "../evaluate";
 import { PolicyConfigError } from "../lib/settings";
 import { kinesisPolicyMeshPrincipals } from "../rules/kinesis";
-import { ACCOUNTS, edit, mesh, streamPolicyDocument, STREAM_ARN, without } from "./fixtures";
+import { ACCOUNTS, LAKE_ACCESS, edit, mesh, streamPolicyDocument, STREAM_ARN, without } from "./fixtures";
 
 /** The compliant mesh, broken in four places. */
 function brokenMesh(): Plan {
@@ -18,12 +18,17 @@ function brokenMesh(): Plan {
   resources = edit(resources, "songs-stream", { encryptionType: "NONE", kmsKeyId: undefined });
   resources = edit(resources, "analytics-esm", { destinationConfig: undefined });
   resources = without(resources, "archive-public-access");
-  return { stack: "broken", accounts: ACCOUNTS, resources };
+  return { stack: "broken", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources };
 }
 
 describe("evaluatePlan", () => {
   it("finds nothing in the compliant mesh", async () => {
-    const result = await evaluatePlan({ stack: "test", accounts: ACCOUNTS, resources: mesh() });
+    const result = await evaluatePlan({
+      stack: "test",
+      accounts: ACCOUNTS,
+      lakeFormationAccess: LAKE_ACCESS,
+      resources: mesh(),
+    });
     assert.deepEqual(result.violations, []);
     assert.equal(result.mandatoryCount, 0);
   });
@@ -77,7 +82,12 @@ describe("evaluatePlan", () => {
     const resources = edit(mesh(), "songs-stream-policy", { policy: streamPolicyDocument(unbounded) });
     const policies = [kinesisPolicyMeshPrincipals];
     assert.equal(
-      (await evaluatePlan({ stack: "t", accounts: ACCOUNTS, resources }, { policies })).mandatoryCount,
+      (
+        await evaluatePlan(
+          { stack: "t", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources },
+          { policies },
+        )
+      ).mandatoryCount,
       0,
     );
     const { songs } = ACCOUNTS;
@@ -144,7 +154,8 @@ describe("evaluatePlan", () => {
 describe("parsePlan", () => {
   it("accepts a plan", () => {
     assert.equal(
-      parsePlan({ stack: "dev", accounts: ACCOUNTS, resources: mesh() }).resources.length,
+      parsePlan({ stack: "dev", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources: mesh() })
+        .resources.length,
       mesh().length,
     );
   });

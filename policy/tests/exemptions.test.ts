@@ -11,7 +11,7 @@ import { PolicyConfigError } from "../lib/settings";
 import { allPolicies } from "../policies";
 import { iamNoWildcardResource } from "../rules/iam";
 import { kinesisRetentionCoversConsumers } from "../rules/kinesis";
-import { ACCOUNTS, edit, mesh } from "./fixtures";
+import { ACCOUNTS, LAKE_ACCESS, edit, mesh } from "./fixtures";
 import { outcome } from "./harness";
 
 const broad = edit(mesh(), "analytics-role-policy", {
@@ -29,7 +29,7 @@ const exempt = (resource: string, reason = "ListStreams has no resource-level pe
 describe("exemptions", () => {
   it("report an exempted violation as exempted, with its reason, and do not count it as mandatory", async () => {
     const result = await evaluatePlan(
-      { stack: "test", accounts: ACCOUNTS, resources: broad },
+      { stack: "test", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources: broad },
       {
         policies: [iamNoWildcardResource],
         config: exempt("analytics-role-*"),
@@ -87,7 +87,7 @@ describe("exemptions", () => {
   it("reject an exemption without a reason", async () => {
     await assert.rejects(
       evaluatePlan(
-        { stack: "test", accounts: ACCOUNTS, resources: broad },
+        { stack: "test", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources: broad },
         { config: exempt("analytics-role-policy", "  ") },
       ),
       (error: unknown) =>
@@ -106,7 +106,7 @@ describe("exemptions", () => {
 
   it("are not the same as disabling a rule: a disabled rule reports nothing and is listed as disabled", async () => {
     const result = await evaluatePlan(
-      { stack: "test", accounts: ACCOUNTS, resources: broad },
+      { stack: "test", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources: broad },
       {
         policies: [iamNoWildcardResource],
         config: { "iam-no-wildcard-resource": "disabled" },

@@ -19,6 +19,38 @@ const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNTS.analytics}:analytics-plays-f
 const BUCKET_ARN = "arn:aws:s3:::mesh-archive";
 const LANDING_ROLE = `arn:aws:iam::${ACCOUNTS.songs}:role/songs-landing`;
 
+/**
+ * What `npm run plan` derives from the declaration for lakeformation-grants-declared: the fixture's
+ * one table at rest (songs/plays, user_id tagged pii at column level) and analytics' subscription to
+ * it without the pii column. Plans of the fixture carry it as `lakeFormationAccess`.
+ */
+export const LAKE_ACCESS = {
+  catalogAccountId: ACCOUNTS.platform,
+  tables: [
+    {
+      product: "songs/plays",
+      accountId: ACCOUNTS.songs,
+      database: "songs",
+      table: "plays",
+      databaseTags: { "mesh:domain": "songs" },
+      tags: { "mesh:product": "songs/plays", "mesh:classification": "internal" },
+      columns: [
+        { name: "event_id", tags: {} },
+        { name: "song_id", tags: {} },
+        { name: "user_id", tags: { "mesh:classification": "pii" } },
+      ],
+    },
+  ],
+  subscriptions: [
+    {
+      ref: "analytics/plays-at-rest",
+      accountId: ACCOUNTS.analytics,
+      product: "songs/plays",
+      columns: ["event_id", "song_id"],
+    },
+  ],
+};
+
 export const tags = (domain: string, extra: Record<string, string> = {}) => ({
   "mesh:domain": domain,
   "mesh:environment": "prod",

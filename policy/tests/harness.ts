@@ -1,6 +1,6 @@
 import type { PolicyPackConfig, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { evaluatePlan, type EvaluationResult, type PlanResource } from "../evaluate";
-import { ACCOUNTS } from "./fixtures";
+import { ACCOUNTS, LAKE_ACCESS } from "./fixtures";
 
 type AnyPolicy = ResourceValidationPolicy | StackValidationPolicy;
 
@@ -10,7 +10,10 @@ export function run(
   resources: readonly PlanResource[],
   config?: PolicyPackConfig,
 ): Promise<EvaluationResult> {
-  return evaluatePlan({ stack: "test", accounts: ACCOUNTS, resources }, { policies: [policy], config });
+  return evaluatePlan(
+    { stack: "test", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources },
+    { policies: [policy], config },
+  );
 }
 
 export interface Outcome {

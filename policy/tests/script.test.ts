@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ACCOUNTS, edit, mesh } from "./fixtures";
+import { ACCOUNTS, LAKE_ACCESS, edit, mesh } from "./fixtures";
 
 const root = join(__dirname, "..", "..");
 const tsx = join(root, "node_modules", ".bin", "tsx");
@@ -27,7 +27,14 @@ describe("npm run policy", () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it("exits 0 on a compliant plan and prints the summary", () => {
-    const result = policy(write("good.json", { stack: "good", accounts: ACCOUNTS, resources: mesh() }));
+    const result = policy(
+      write("good.json", {
+        stack: "good",
+        accounts: ACCOUNTS,
+        lakeFormationAccess: LAKE_ACCESS,
+        resources: mesh(),
+      }),
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.equal(
       result.stdout,
@@ -37,7 +44,9 @@ describe("npm run policy", () => {
 
   it("exits 1 on a mandatory violation and prints it", () => {
     const resources = edit(mesh(), "analytics-esm", { maximumRetryAttempts: -1 });
-    const result = policy(write("bad.json", { stack: "bad", accounts: ACCOUNTS, resources }));
+    const result = policy(
+      write("bad.json", { stack: "bad", accounts: ACCOUNTS, lakeFormationAccess: LAKE_ACCESS, resources }),
+    );
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stdout, /^Mandatory \(1\)\n {2}\[lambda-esm-bounded-retries\] analytics-esm/);
     assert.match(result.stdout, /bad: 1 mandatory, 0 advisory, 0 exempted violation\(s\)/);
@@ -45,14 +54,26 @@ describe("npm run policy", () => {
 
   it("exits 0 when the only violations are advisory", () => {
     const resources = edit(mesh(), "ws-stage", { defaultRouteSettings: undefined });
-    const result = policy(write("advice.json", { stack: "advice", accounts: ACCOUNTS, resources }));
+    const result = policy(
+      write("advice.json", {
+        stack: "advice",
+        accounts: ACCOUNTS,
+        lakeFormationAccess: LAKE_ACCESS,
+        resources,
+      }),
+    );
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /advice: 0 mandatory, 1 advisory/);
   });
 
   it("takes a policy pack config with --config", () => {
     const resources = edit(mesh(), "analytics-esm", { maximumRetryAttempts: -1 });
-    const plan = write("bad2.json", { stack: "bad", accounts: ACCOUNTS, resources });
+    const plan = write("bad2.json", {
+      stack: "bad",
+      accounts: ACCOUNTS,
+      lakeFormationAccess: LAKE_ACCESS,
+      resources,
+    });
     const config = write("config.json", {
       "lambda-esm-bounded-retries": { exemptions: [{ resource: "analytics-*", reason: "migrating" }] },
     });

@@ -11,9 +11,14 @@ import { evaluatePlan } from "../evaluate";
 import { kinesisRetentionFloor } from "../rules/kinesis";
 import { lambdaEsmBoundedRetries, lambdaEsmReportBatchItemFailures } from "../rules/lambda";
 import { UNKNOWN_SENTINELS, UNKNOWN_STRING } from "../lib/values";
-import { ACCOUNTS, edit, mesh } from "./fixtures";
+import { ACCOUNTS, LAKE_ACCESS, edit, mesh } from "./fixtures";
 
-const plan = (resources: ReturnType<typeof mesh>) => ({ stack: "test", accounts: ACCOUNTS, resources });
+const plan = (resources: ReturnType<typeof mesh>) => ({
+  stack: "test",
+  accounts: ACCOUNTS,
+  lakeFormationAccess: LAKE_ACCESS,
+  resources,
+});
 
 describe("unknown values during preview", () => {
   it("uses the engine's sentinels", () => {
