@@ -9,7 +9,44 @@ export interface BackoffOptions {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Injected in tests; @default Math.random */
   readonly random?: () => number;
+  /**
+   * Whether an entry's error may pass on a later attempt; entries whose error may not are returned
+   * at once, unsent, instead of being resent. @default every error is retried
+   */
+  readonly retryable?: (error: unknown) => boolean;
 }
+
+/**
+ * Whether a later attempt of a failed AWS call may succeed: throttling, server errors and errors
+ * without an HTTP answer (timeouts, resets) may; a refusal of the request itself (validation, a
+ * missing resource, no permission) never will, and is not retried.
+ */
+export function isRetryable(error: unknown): boolean {
+  const e = error as {
+    name?: string;
+    $metadata?: { httpStatusCode?: number };
+    $retryable?: unknown;
+  } | null;
+  if (!e || typeof e !== "object") return false;
+  if (e.$retryable) return true;
+  if (RETRYABLE_ERRORS.has(e.name ?? "")) return true;
+  const status = e.$metadata?.httpStatusCode;
+  return status === undefined || status === 429 || status >= 500;
+}
+
+/** Error names (and per-entry error codes) that mean "try again later". */
+const RETRYABLE_ERRORS = new Set([
+  "ThrottlingException",
+  "TooManyRequestsException",
+  "ResourceInUseException",
+  "ServiceUnavailableException",
+  "InternalFailure",
+  "InternalServerError",
+  "ProvisionedThroughputExceededException",
+]);
+
+/** Whether a per-entry error code of a batch API (Firehose, Kinesis) may pass on a later attempt. */
+export const isRetryableCode = (code: string): boolean => RETRYABLE_ERRORS.has(code);
 
 export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -45,6 +82,7 @@ export async function sendWithRetries<T, E = unknown>(
 ): Promise<{ unsent: Unsent<T, E>[]; calls: number }> {
   const maxAttempts = options.maxAttempts ?? 5;
   let pending: { entry: T; error?: E }[] = entries.map((entry) => ({ entry }));
+  const unsent: Unsent<T, E>[] = [];
   let calls = 0;
   for (let attempt = 0; attempt < maxAttempts && pending.length; attempt++) {
     if (attempt > 0) await (options.sleep ?? sleep)(backoffDelay(attempt, options));
@@ -56,10 +94,15 @@ export async function sendWithRetries<T, E = unknown>(
     } catch (error) {
       result = { failed: batch.map((_, index) => ({ index, error: error as E })) };
     }
-    pending = result.failed.map(({ index, error }) => ({ entry: batch[index]!, error }));
+    const failed = result.failed.map(({ index, error }) => ({
+      entry: batch[index]!,
+      error,
+      attempts: attempt + 1,
+    }));
+    const final = failed.filter((f) => options.retryable && !options.retryable(f.error));
+    unsent.push(...final.map((f) => ({ entry: f.entry, error: f.error as E, attempts: f.attempts })));
+    pending = failed.filter((f) => !final.includes(f));
   }
-  return {
-    unsent: pending.map((p) => ({ entry: p.entry, error: p.error as E, attempts: maxAttempts })),
-    calls,
-  };
+  unsent.push(...pending.map((p) => ({ entry: p.entry, error: p.error as E, attempts: maxAttempts })));
+  return { unsent, calls };
 }

@@ -74,11 +74,46 @@ export function streamLink(stack: StackView, from: ResourceView, prop: string): 
 const sameValue = (target: ResourceView, value: string, keys: readonly string[]): number =>
   target.id === value || keys.some((key) => target.props[key] === value) ? 1 : 0;
 
-/** The bucket an S3 sub-resource (`bucket` = the bucket's name or id) belongs to. */
-export function bucketLink(stack: StackView, from: ResourceView, buckets: readonly ResourceView[]): Link {
-  return link(stack, from, "bucket", buckets, (bucket, value) =>
-    sameValue(bucket, value, ["bucket", "id", "arn"]),
-  );
+/**
+ * The buckets each S3 sub-resource (`bucket` = the bucket's name or id) belongs to, for many
+ * sub-resources at once: first the engine's property dependencies, then the value looked up in one
+ * index of the buckets' id, name and ARN, so a rule over every bucket and every sub-resource stays
+ * linear in their number.
+ */
+export function bucketLinks(
+  stack: StackView,
+  froms: readonly ResourceView[],
+  buckets: readonly ResourceView[],
+): Map<ResourceView, Link> {
+  const isBucket = new Set(buckets);
+  const byValue = new Map<string, ResourceView[]>();
+  for (const bucket of buckets) {
+    const values = new Set([bucket.id, bucket.props.bucket, bucket.props.id, bucket.props.arn]);
+    for (const value of values) {
+      if (typeof value !== "string") continue;
+      const list = byValue.get(value);
+      if (list) list.push(bucket);
+      else byValue.set(value, [bucket]);
+    }
+  }
+  const links = new Map<ResourceView, Link>();
+  for (const from of froms) {
+    const byDependency = dependencyTargets(stack, from, "bucket").filter((target) => isBucket.has(target));
+    const value = get(from.props, "bucket");
+    links.set(
+      from,
+      byDependency.length > 0
+        ? { targets: byDependency, unknown: false }
+        : value === UNKNOWN
+          ? { targets: [], unknown: (from.propertyDependencies.bucket ?? []).length === 0 }
+          : typeof value !== "string"
+            ? { targets: [], unknown: false }
+            : byValue.has(value)
+              ? { targets: byValue.get(value)!, unknown: false }
+              : { targets: [], unknown: false, external: value },
+    );
+  }
+  return links;
 }
 
 /** The API a route or stage (`apiId`) belongs to. */

@@ -1,6 +1,6 @@
 import { listOf } from "../lib/checks";
 import { conditionValues, isWildcardPrincipal, parsePolicyDocument, type Statement } from "../lib/documents";
-import { bucketLink } from "../lib/links";
+import { bucketLinks, type Link } from "../lib/links";
 import { displayName, resourceRule, stackRule, type ResourceView, type StackView } from "../lib/rule";
 import { BUCKET_TYPES, T } from "../lib/types";
 import { asList, get, UNKNOWN } from "../lib/values";
@@ -12,6 +12,22 @@ type Verdict = "yes" | "no" | "unknown";
  * bucket passes when one linked resource satisfies `satisfies`, or its own deprecated inline setting
  * does; it cannot be checked when no linked resource passes and some setting or link is unknown.
  */
+/** The sub-resources of each bucket, from their links. */
+function byBucket(
+  resources: readonly ResourceView[],
+  links: ReadonlyMap<ResourceView, Link>,
+): Map<ResourceView, ResourceView[]> {
+  const of = new Map<ResourceView, ResourceView[]>();
+  for (const resource of resources) {
+    for (const bucket of links.get(resource)!.targets) {
+      const list = of.get(bucket);
+      if (list) list.push(resource);
+      else of.set(bucket, [resource]);
+    }
+  }
+  return of;
+}
+
 function checkBuckets(
   stack: StackView,
   types: readonly string[],
@@ -21,15 +37,14 @@ function checkBuckets(
   onUnknown: (bucket: ResourceView, name: string) => void,
 ): void {
   const buckets = stack.ofType(...BUCKET_TYPES);
-  const settings = stack
-    .ofType(...types)
-    .map((resource) => ({ resource, link: bucketLink(stack, resource, buckets) }));
+  const settings = stack.ofType(...types);
+  const links = bucketLinks(stack, settings, buckets);
+  const settingsOf = byBucket(settings, links);
+  // A setting whose bucket cannot be known yet may be any bucket's.
+  const anyUnknown = settings.some((resource) => links.get(resource)!.unknown);
   for (const bucket of buckets) {
-    const verdicts: Verdict[] = [inline(bucket)];
-    for (const { resource, link } of settings) {
-      if (link.targets.includes(bucket)) verdicts.push(satisfies(resource));
-      else if (link.unknown) verdicts.push("unknown");
-    }
+    const verdicts: Verdict[] = [inline(bucket), ...(settingsOf.get(bucket) ?? []).map(satisfies)];
+    if (anyUnknown) verdicts.push("unknown");
     if (verdicts.includes("yes")) continue;
     const name = displayName(bucket, "bucket");
     if (verdicts.includes("unknown")) onUnknown(bucket, name);
@@ -51,9 +66,12 @@ export const s3PublicAccessBlock = stackRule({
   check(stack, context) {
     const blocks = stack.ofType(T.BucketPublicAccessBlock);
     const buckets = stack.ofType(...BUCKET_TYPES);
+    // Each block's bucket once, from one index: linear in blocks and buckets.
+    const links = bucketLinks(stack, blocks, buckets);
+    const unlinked = blocks.some((block) => links.get(block)!.unknown);
+    const blocksOf = byBucket(blocks, links);
     for (const bucket of buckets) {
-      const linked = blocks.filter((block) => bucketLink(stack, block, buckets).targets.includes(bucket));
-      const unlinked = blocks.some((block) => bucketLink(stack, block, buckets).unknown);
+      const linked = blocksOf.get(bucket) ?? [];
       const name = displayName(bucket, "bucket");
       if (linked.length === 0) {
         if (unlinked)

@@ -2,6 +2,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import {
   FirehoseClient,
   PutRecordBatchCommand,
+  ResourceNotFoundException,
   ServiceUnavailableException,
   type PutRecordBatchCommandInput,
 } from "@aws-sdk/client-firehose";
@@ -225,6 +226,43 @@ describe("interactions-ingestor", () => {
       ["evt-0", "evt-1", "evt-2"],
       ["evt-0", "evt-1", "evt-2"],
     ]);
+  });
+
+  it("reads the per-entry results, not FailedPutCount: a refused entry is resent even when the count says 0", async () => {
+    firehoseMock
+      .on(PutRecordBatchCommand)
+      .callsFakeOnce((input: PutRecordBatchCommandInput) => ({
+        ...refusing((id) => id === "evt-1")(input),
+        FailedPutCount: 0,
+      }))
+      .callsFake(refusing(() => false));
+    const records = Array.from({ length: 3 }, (_, i) => record(interaction(i)));
+    assert.deepEqual(await ingestor()(batchOf(records), context), { batchItemFailures: [] });
+    assert.deepEqual(calls().map(eventIdsOf), [["evt-0", "evt-1", "evt-2"], ["evt-1"]]);
+  });
+
+  it("does not resend what cannot pass on a retry (a missing delivery stream, a KMS refusal)", async () => {
+    firehoseMock.on(PutRecordBatchCommand).callsFakeOnce((input: PutRecordBatchCommandInput) => {
+      const responses = documentsOf(input).map((document) =>
+        document.eventId === "evt-0"
+          ? { ErrorCode: "KMS.DisabledException", ErrorMessage: "key disabled" }
+          : { RecordId: `r-${String(document.eventId)}` },
+      );
+      return { FailedPutCount: 1, Encrypted: true, RequestResponses: responses };
+    });
+    const records = Array.from({ length: 2 }, (_, i) => record(interaction(i)));
+    const first = await ingestor()(batchOf(records), context);
+    assert.deepEqual(failedIds(first), [records[0]!.kinesis.sequenceNumber]);
+    assert.equal(calls().length, 1, "the KMS refusal is not resent");
+
+    firehoseMock.reset();
+    firehoseMock
+      .on(PutRecordBatchCommand)
+      .rejects(new ResourceNotFoundException({ $metadata: { httpStatusCode: 400 }, message: "no stream" }));
+    const more = [record(interaction(5)), record(interaction(6))];
+    const second = await ingestor()(batchOf(more), context).catch((error: Error) => error);
+    assert.ok(second instanceof Error, "every record failed: the batch fails as a whole");
+    assert.equal(calls().length, 1, "a missing delivery stream is not retried");
   });
 
   it("fails a poison record alone and writes the others", async () => {

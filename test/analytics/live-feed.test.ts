@@ -251,7 +251,8 @@ describe("live-feed", () => {
 
   it("splits a batch into messages of at most 128 KiB, keeping stream order", () => {
     const envelopes = Array.from({ length: 1_000 }, (_, i) => interaction(i) as unknown as Envelope);
-    const messages = toMessages(envelopes);
+    const { messages, tooLarge } = toMessages(envelopes);
+    assert.equal(tooLarge, 0);
     assert.ok(messages.length > 1);
     assert.ok(messages.every((message) => message.byteLength <= MAX_MESSAGE_BYTES));
     const ids = messages.flatMap((message) =>
@@ -261,6 +262,20 @@ describe("live-feed", () => {
       ids,
       envelopes.map((e) => e.id),
     );
+  });
+
+  it("counts an event over the WebSocket frame limit, which cannot be pushed, and pushes the others", () => {
+    const big = {
+      ...interaction(2),
+      data: { ...interaction(2).data, device: "x".repeat(MAX_MESSAGE_BYTES) },
+    };
+    const envelopes = [interaction(1), big, interaction(3)] as unknown as Envelope[];
+    const { messages, tooLarge } = toMessages(envelopes);
+    assert.equal(tooLarge, 1);
+    const ids = messages.flatMap((message) =>
+      (JSON.parse(Buffer.from(message).toString("utf8")) as LiveFeedMessage).events.map((e) => e.id),
+    );
+    assert.deepEqual(ids, ["evt-1", "evt-3"]);
   });
 
   describe("on a batch read from kinesalite", () => {

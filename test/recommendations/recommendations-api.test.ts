@@ -170,6 +170,20 @@ describe("recommendations-api", () => {
     assert.deepEqual(response.body, { message: "Too many requests: try again shortly" });
   });
 
+  it("answers 400 when Personalize refuses the request as invalid", async () => {
+    personalize.on(GetRecommendationsCommand).rejects(
+      new PersonalizeRuntimeServiceException({
+        name: "InvalidInputException",
+        $fault: "client",
+        $metadata: { httpStatusCode: 400 },
+        message: "userId is not valid",
+      }),
+    );
+    const response = await call(request("u-1"));
+    assert.equal(response.status, 400);
+    assert.deepEqual(response.body, { message: "Bad request: userId is not valid" });
+  });
+
   it("answers 500 without leaking the error", async () => {
     personalize
       .on(GetRecommendationsCommand)

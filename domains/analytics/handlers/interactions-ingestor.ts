@@ -11,7 +11,13 @@ import {
   type StreamHandler,
 } from "../../../runtime/consumer-kit";
 import { chunkByLimits } from "../../../runtime/batching";
-import { sendWithRetries, type BackoffOptions, type PartialResult } from "../../../runtime/retry";
+import {
+  isRetryable,
+  isRetryableCode,
+  sendWithRetries,
+  type BackoffOptions,
+  type PartialResult,
+} from "../../../runtime/retry";
 import { interactionEvents } from "../../interactions/contract";
 
 /** PutRecordBatch limits (docs/aws-facts.md#firehose-and-personalize). */
@@ -76,8 +82,8 @@ const firehose = traced(new FirehoseClient({}));
  * - Every record is decoded and validated by the kit; one that fails its contract is reported
  *   alone and reaches the mapping's failure destination.
  * - Documents go out with PutRecordBatch in calls of at most 500 records and 4 MiB (records of at
- *   most 1,000 KiB); entries Firehose refuses (`FailedPutCount`, per-entry `ErrorCode`) are resent
- *   alone with backoff, and those still refused after the last attempt are reported as failures of
+ *   most 1,000 KiB); entries Firehose refuses (per-entry `ErrorCode`) are resent alone with backoff
+ *   when the code says a retry may pass, and those still refused after the last attempt are reported as failures of
  *   exactly their Kinesis records.
  * - Duplicates are dropped by the kit's idempotency on the envelope id. It is needed: Firehose
  *   delivers at least once and the OpenSearch destination lets Firehose choose each document's
@@ -124,9 +130,14 @@ export function createInteractionsIngestor(options: InteractionsIngestorOptions 
                 Records: pending.map((entry) => ({ Data: entry.data })),
               }),
             );
-            return { failed: refusedEntries(output.FailedPutCount, output.RequestResponses, pending.length) };
+            return { failed: refusedEntries(output.RequestResponses, pending.length) };
           },
-          options.retry,
+          // A missing delivery stream, a KMS key it cannot use, a malformed request: resending cannot help.
+          {
+            ...options.retry,
+            retryable: (error) =>
+              error instanceof FirehoseEntryError ? isRetryableCode(error.errorCode) : isRetryable(error),
+          },
         );
         calls += result.calls;
         for (const { entry, error } of result.unsent) failures.push({ event: entry.event, error });
@@ -138,17 +149,20 @@ export function createInteractionsIngestor(options: InteractionsIngestorOptions 
   });
 }
 
-/** The indexes Firehose refused, with their errors; every entry when it says some failed but not which. */
+/**
+ * The indexes Firehose refused, with their errors, read from the per-entry results (never from
+ * `FailedPutCount` alone). Without one result per entry nothing says which were written: every
+ * entry counts as failed and is resent (an OpenSearch document may then be indexed twice, which
+ * is better than a lost one).
+ */
 function refusedEntries(
-  failedPutCount: number | undefined,
   responses: readonly { ErrorCode?: string; ErrorMessage?: string }[] | undefined,
   sent: number,
 ): { index: number; error: Error }[] {
-  if (!failedPutCount) return [];
   if (!responses || responses.length !== sent) {
     const error = new FirehoseEntryError(
-      "UnknownEntry",
-      `${failedPutCount} records failed without per-entry results`,
+      "ServiceUnavailableException",
+      `${responses?.length ?? 0} per-entry results for ${sent} records: which were written is unknown`,
     );
     return Array.from({ length: sent }, (_, index) => ({ index, error }));
   }

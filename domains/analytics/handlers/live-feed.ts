@@ -68,10 +68,12 @@ export function createLiveFeed(options: LiveFeedOptions = {}): StreamHandler {
     async processEvents(events, { logger, metrics }) {
       const managementApi = options.managementApi ?? (managementApiClient ??= createManagementApi());
       const table = options.connectionsTable ?? env("CONNECTIONS_TABLE");
-      const messages = toMessages(
+      const { messages, tooLarge } = toMessages(
         events.map((event) => event.envelope),
         logger,
       );
+      // Dropped by design (push without replay), never silently: every drop is a metric.
+      metrics.addMetric("EventsTooLargeToPush", MetricUnit.Count, tooLarge);
       const tally = { delivered: 0, failed: 0, gone: 0, connections: 0 };
       if (!messages.length) return [];
       try {
@@ -143,8 +145,14 @@ async function push(
   }
 }
 
-/** The batch's events as messages of at most 128 KiB each, in stream order. */
-export function toMessages(envelopes: readonly Envelope[], logger?: Logger): Uint8Array[] {
+/**
+ * The batch's events as messages of at most 128 KiB each (the WebSocket frame limit), in stream
+ * order, and how many events were left out because one alone is over the limit.
+ */
+export function toMessages(
+  envelopes: readonly Envelope[],
+  logger?: Logger,
+): { messages: Uint8Array[]; tooLarge: number } {
   // `{"events":[` + `]}` around the events, one comma between two.
   const overhead = Buffer.byteLength(JSON.stringify({ events: [] }));
   const sized = envelopes.flatMap((envelope) => {
@@ -153,12 +161,13 @@ export function toMessages(envelopes: readonly Envelope[], logger?: Logger): Uin
     logger?.warn("event too large for a WebSocket message; not pushed", { eventId: envelope.id, bytes });
     return [];
   });
-  return chunkByLimits(sized, (entry) => entry.bytes, {
+  const messages = chunkByLimits(sized, (entry) => entry.bytes, {
     maxCount: Number.MAX_SAFE_INTEGER,
     maxBytes: MAX_MESSAGE_BYTES - overhead,
   }).map((chunk) =>
     Buffer.from(JSON.stringify({ events: chunk.map((entry) => entry.envelope) } satisfies LiveFeedMessage)),
   );
+  return { messages, tooLarge: envelopes.length - sized.length };
 }
 
 function createManagementApi(): ApiGatewayManagementApiClient {

@@ -3,7 +3,7 @@ import { PersonalizeEventsClient } from "@aws-sdk/client-personalize-events";
 import { serviceLength } from "../../../platform/contract";
 import type { EventFailure, StreamEvent } from "../../../runtime/consumer-kit";
 import { traced } from "../../../runtime/consumer-kit";
-import { sendWithRetries, type BackoffOptions } from "../../../runtime/retry";
+import { isRetryable, sendWithRetries, type BackoffOptions } from "../../../runtime/retry";
 import type {
   AvroPrimitive,
   DatasetSchemaName,
@@ -391,22 +391,6 @@ export function toUser(event: StreamEvent): KeyedEntry<User> | undefined {
 
 // ---------------------------------------------------------------------------------------------
 // Calls
-
-/** Throttling, server errors and errors without an HTTP answer (timeouts, resets) may pass later. */
-export function isRetryable(error: unknown): boolean {
-  const e = error as {
-    name?: string;
-    $metadata?: { httpStatusCode?: number };
-    $retryable?: unknown;
-  } | null;
-  if (!e || typeof e !== "object") return false;
-  if (e.$retryable) return true;
-  if (["ThrottlingException", "TooManyRequestsException", "ResourceInUseException"].includes(e.name ?? "")) {
-    return true;
-  }
-  const status = e.$metadata?.httpStatusCode;
-  return status === undefined || status === 429 || status >= 500;
-}
 
 const describe = (error: unknown): string =>
   error instanceof Error ? `${error.name}: ${error.message}` : String(error);

@@ -103,6 +103,11 @@ export const handler = async (
       logger.warn("Personalize throttled GetRecommendations", { error: error as Error });
       return json(429, { message: "Too many requests: try again shortly" }, { "Retry-After": "1" });
     }
+    // Personalize refuses the request itself (e.g. a user id it cannot take): the caller's to fix.
+    if ((error as { name?: string }).name === "InvalidInputException") {
+      logger.info("Personalize refused the request as invalid", { error: error as Error });
+      return json(400, { message: `Bad request: ${(error as Error).message}` });
+    }
     logger.error("GetRecommendations failed", { error: error as Error });
     return json(500, { message: "Internal server error" });
   }
