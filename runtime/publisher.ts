@@ -143,6 +143,82 @@ function isoTime(time: string | Date = new Date()): string {
   return Number.isNaN(time.getTime()) ? String(time) : time.toISOString();
 }
 
+/** The target of `product` in a domain's product map; throws naming the known products. */
+export function productTarget<T>(products: Readonly<Record<string, T>>, product: string, domain: string): T {
+  const target = Object.hasOwn(products, product) ? products[product] : undefined;
+  if (!target) {
+    const known = Object.keys(products).join(", ");
+    throw new Error(`unknown product ${product} for domain ${domain} (expected one of ${known})`);
+  }
+  return target;
+}
+
+/** What an envelope is built from: the product's contract and its partition key field. */
+export type EnvelopeTarget = Pick<ProductTarget, "contract" | "partitionKey">;
+
+/**
+ * Throws unless every event type of the contract's current version declares the partition key
+ * field: checked once, when a Publisher or an Outbox is created, not per event.
+ */
+export function checkPartitionKey(product: string, target: EnvelopeTarget): void {
+  const version = currentVersion(target.contract);
+  for (const [type, schema] of Object.entries(version.events)) {
+    if (!(target.partitionKey in schema.shape)) {
+      throw new Error(
+        `product ${product}: partition key field ${target.partitionKey} is not declared by ` +
+          `${type} in ${target.contract.name} v${version.version}`,
+      );
+    }
+  }
+}
+
+/**
+ * The CloudEvents envelope of one event of `domain`'s `product`: the payload validated against the
+ * contract's current version (undeclared fields dropped), the partition key read from it, the id
+ * and time assigned when not given. Throws {@link ContractViolationError} naming the event's
+ * `index` and type. The one way envelopes are built, by the Publisher and by the Outbox.
+ */
+export function buildEnvelope(
+  domain: string,
+  product: string,
+  target: EnvelopeTarget,
+  event: PublishEvent,
+  index: number,
+): Envelope {
+  const where = `cannot publish event ${index} (${event.type}) to ${product}`;
+  let data: Record<string, unknown>;
+  try {
+    data = parsePayload(target.contract, event.type, event.data);
+  } catch (error) {
+    if (!(error instanceof ContractViolationError)) throw error;
+    throw new ContractViolationError(`${where}: ${error.message}`, error.issues, { cause: error });
+  }
+  const key = data[target.partitionKey];
+  if (!["string", "number", "bigint", "boolean"].includes(typeof key)) {
+    throw new ContractViolationError(`${where}: partition key field ${target.partitionKey} is missing`, [
+      { code: "custom", path: [target.partitionKey], message: "partition key is missing", input: key },
+    ]);
+  }
+  const envelope: Envelope = {
+    specversion: "1.0",
+    id: event.id ?? randomUUID(),
+    source: `mesh://${domain}/${product}`,
+    type: event.type,
+    time: isoTime(event.time),
+    dataversion: currentVersion(target.contract).version,
+    partitionkey: String(key),
+    data,
+  };
+  const checked = envelopeSchema.safeParse(envelope);
+  if (!checked.success) {
+    throw new ContractViolationError(
+      `${where}: invalid envelope: ${z.prettifyError(checked.error)}`,
+      checked.error.issues,
+    );
+  }
+  return envelope;
+}
+
 interface Prepared {
   readonly envelope: Envelope;
   readonly entry: PutRecordsRequestEntry;
@@ -190,15 +266,7 @@ export class Publisher<P extends string = string> {
       if (!target.stream.streamName && !target.stream.streamArn) {
         throw new Error(`product ${product}: stream needs a streamName or a streamArn`);
       }
-      const version = currentVersion(target.contract);
-      for (const [type, schema] of Object.entries(version.events)) {
-        if (!(target.partitionKey in schema.shape)) {
-          throw new Error(
-            `product ${product}: partition key field ${target.partitionKey} is not declared by ` +
-              `${type} in ${target.contract.name} v${version.version}`,
-          );
-        }
-      }
+      checkPartitionKey(product, target);
     }
     this.backoff = {
       maxAttempts: options.maxAttempts,
@@ -218,7 +286,7 @@ export class Publisher<P extends string = string> {
    * returned in `failed` (and given to the dead-letter sink): check it.
    */
   async publish(product: P, events: PublishEvent | readonly PublishEvent[]): Promise<PublishResult> {
-    const target = this.target(product);
+    const target = productTarget(this.options.products, product, this.options.domain);
     // Array.isArray does not narrow a readonly array out of the union, hence the cast.
     const prepared = (Array.isArray(events) ? events : [events as PublishEvent]).map((event, index) =>
       this.prepare(product, target, event, index),
@@ -272,49 +340,8 @@ export class Publisher<P extends string = string> {
     return result;
   }
 
-  private target(product: P): ProductTarget {
-    const target = Object.hasOwn(this.options.products, product) ? this.options.products[product] : undefined;
-    if (!target) {
-      const known = Object.keys(this.options.products).join(", ");
-      throw new Error(
-        `unknown product ${product} for domain ${this.options.domain} (expected one of ${known})`,
-      );
-    }
-    return target;
-  }
-
   private prepare(product: string, target: ProductTarget, event: PublishEvent, index: number): Prepared {
-    const where = `cannot publish event ${index} (${event.type}) to ${product}`;
-    let data: Record<string, unknown>;
-    try {
-      data = parsePayload(target.contract, event.type, event.data);
-    } catch (error) {
-      if (!(error instanceof ContractViolationError)) throw error;
-      throw new ContractViolationError(`${where}: ${error.message}`, error.issues, { cause: error });
-    }
-    const key = data[target.partitionKey];
-    if (!["string", "number", "bigint", "boolean"].includes(typeof key)) {
-      throw new ContractViolationError(`${where}: partition key field ${target.partitionKey} is missing`, [
-        { code: "custom", path: [target.partitionKey], message: "partition key is missing", input: key },
-      ]);
-    }
-    const envelope: Envelope = {
-      specversion: "1.0",
-      id: event.id ?? randomUUID(),
-      source: `mesh://${this.options.domain}/${product}`,
-      type: event.type,
-      time: isoTime(event.time),
-      dataversion: currentVersion(target.contract).version,
-      partitionkey: String(key),
-      data,
-    };
-    const checked = envelopeSchema.safeParse(envelope);
-    if (!checked.success) {
-      throw new ContractViolationError(
-        `${where}: invalid envelope: ${z.prettifyError(checked.error)}`,
-        checked.error.issues,
-      );
-    }
+    const envelope = buildEnvelope(this.options.domain, product, target, event, index);
     const entry = { Data: Buffer.from(JSON.stringify(envelope)), PartitionKey: envelope.partitionkey };
     const bytes = entry.Data.byteLength + Buffer.byteLength(entry.PartitionKey);
     if (bytes > this.maxRecordBytes) {
