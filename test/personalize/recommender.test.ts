@@ -5,10 +5,10 @@ import {
   type PersonalizeRecommenderArgs,
 } from "../../components/personalize/recommender";
 import { DEFAULT_RECIPE_ARN, schemaName } from "../../components/personalize/resources";
-import {
-  interactionsAvroSchema,
-  itemsAvroSchema,
-  usersAvroSchema,
+import type {
+  AvroField,
+  DatasetSchemaName,
+  PersonalizeAvroSchema,
 } from "../../components/personalize/schemas";
 
 const REGION = "eu-west-1";
@@ -20,6 +20,27 @@ interface Registered {
   readonly name: string;
   readonly inputs: Record<string, any>;
 }
+
+/** Fixture schemas: the component takes whatever its domain derives, it derives nothing itself. */
+const avro = (name: DatasetSchemaName, fields: AvroField[]): PersonalizeAvroSchema => ({
+  type: "record",
+  name,
+  namespace: "com.amazonaws.personalize.schema",
+  fields,
+  version: "1.0",
+});
+const SCHEMAS = {
+  users: avro("Users", [{ name: "USER_ID", type: "string" }]),
+  items: avro("Items", [
+    { name: "ITEM_ID", type: "string" },
+    { name: "CREATION_TIMESTAMP", type: "long" },
+  ]),
+  interactions: avro("Interactions", [
+    { name: "USER_ID", type: "string" },
+    { name: "ITEM_ID", type: "string" },
+    { name: "TIMESTAMP", type: "long" },
+  ]),
+};
 
 function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
@@ -72,7 +93,7 @@ async function construct(args: PersonalizeRecommenderArgs) {
 describe("PersonalizeRecommender under the mock runtime", () => {
   let world: Awaited<ReturnType<typeof construct>>;
   before(async () => {
-    world = await construct({ region: REGION });
+    world = await construct({ schemas: SCHEMAS, region: REGION });
   });
 
   it("creates the dataset group, three schemas and datasets, tracker, solution, version and campaign", () => {
@@ -119,11 +140,11 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     );
   });
 
-  it("creates the schemas from the contracts, named after their content", () => {
+  it("creates the schemas it is handed, named after their content", () => {
     for (const [name, schema] of [
-      ["recs-users-schema", usersAvroSchema()],
-      ["recs-items-schema", itemsAvroSchema()],
-      ["recs-interactions-schema", interactionsAvroSchema()],
+      ["recs-users-schema", SCHEMAS.users],
+      ["recs-items-schema", SCHEMAS.items],
+      ["recs-interactions-schema", SCHEMAS.interactions],
     ] as const) {
       const { inputs } = world.named(name);
       assert.deepEqual(JSON.parse(inputs.schema), schema);
@@ -171,7 +192,7 @@ describe("PersonalizeRecommender under the mock runtime", () => {
       world.named("recs-solution-version").inputs.__provider,
       /pollIntervalMs: 60000, timeoutMs: 28800000\b/,
     );
-    const quick = await construct({ region: REGION, trainingTimeoutMinutes: 90 });
+    const quick = await construct({ schemas: SCHEMAS, region: REGION, trainingTimeoutMinutes: 90 });
     assert.match(
       quick.named("recs-solution-version").inputs.__provider,
       /pollIntervalMs: 60000, timeoutMs: 5400000\b/,
@@ -191,6 +212,7 @@ describe("PersonalizeRecommender under the mock runtime", () => {
 
   it("passes the recipe and TPS it is given", async () => {
     const custom = await construct({
+      schemas: SCHEMAS,
       region: REGION,
       recipeArn: "arn:aws:personalize:::recipe/aws-similar-items",
       minProvisionedTps: 5,
@@ -205,7 +227,7 @@ describe("PersonalizeRecommender under the mock runtime", () => {
   });
 
   it("skips the solution version and campaign when training is off", async () => {
-    const dev = await construct({ region: REGION, trainSolution: false });
+    const dev = await construct({ schemas: SCHEMAS, region: REGION, trainSolution: false });
     const names = dev.registered.map((r) => r.name);
     assert.ok(names.includes("recs-solution"));
     assert.ok(names.includes("recs-event-tracker"));
@@ -215,8 +237,23 @@ describe("PersonalizeRecommender under the mock runtime", () => {
   });
 
   it("refuses a training timeout that is not positive", () => {
-    assert.throws(() => new PersonalizeRecommender("recs", { region: REGION, trainingTimeoutMinutes: 0 }), {
-      message: "recs: trainingTimeoutMinutes must be positive, is 0",
-    });
+    assert.throws(
+      () =>
+        new PersonalizeRecommender("recs", { schemas: SCHEMAS, region: REGION, trainingTimeoutMinutes: 0 }),
+      {
+        message: "recs: trainingTimeoutMinutes must be positive, is 0",
+      },
+    );
+  });
+
+  it("refuses a schema handed in for the wrong dataset type", () => {
+    assert.throws(
+      () =>
+        new PersonalizeRecommender("recs", {
+          schemas: { ...SCHEMAS, items: SCHEMAS.users },
+          region: REGION,
+        }),
+      { message: "recs: the items schema must be named Items, is Users" },
+    );
   });
 });
