@@ -6,10 +6,12 @@ import { unmarshall } from "@aws-sdk/util-dynamodb";
 import type { Context, DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from "aws-lambda";
 import { z } from "zod";
 import type { Envelope } from "../platform/contract";
+import type { DomainDeclaration } from "../platform/declarations";
 import { env } from "./env";
 import { defaultObservability, type Observability } from "./observability";
-import { OUTBOX_KIND, outboxEventsSchema, outboxItemSchema } from "./outbox";
-import { Publisher, type EnvelopeTarget } from "./publisher";
+import { OUTBOX_KIND } from "../platform/outbox";
+import { outboxEventsSchema, outboxItemSchema } from "./outbox";
+import { Publisher } from "./publisher";
 
 /**
  * The outbox relay: a Lambda function on the service table's DynamoDB stream that publishes every
@@ -267,25 +269,31 @@ async function publishRound<P extends string>(
 }
 
 /**
- * The relay's Lambda handler for a domain: publishes to the streams named by the environment
- * variable `OUTBOX_PRODUCT_STREAMS` (a JSON object, product name to stream ARN), with a module-scope
- * Kinesis client. `products` are the domain's stream products (contract and partition key).
+ * The relay's Lambda handler for a domain, from its declaration: publishes its stream products'
+ * events to the streams named by the environment variable `OUTBOX_PRODUCT_STREAMS` (a JSON object,
+ * product name to stream ARN, set by `components/outbox-relay.ts`), with a module-scope Kinesis client.
  */
 export function outboxRelayHandler(
-  domain: string,
-  products: Readonly<Record<string, EnvelopeTarget>>,
+  declaration: Pick<DomainDeclaration, "name" | "products">,
 ): OutboxRelayHandler {
+  const products = Object.fromEntries(
+    declaration.products
+      .filter((product) => product.kind === "stream")
+      .map((product) => [product.name, { contract: product.contract, partitionKey: product.partitionKey }]),
+  );
   return createOutboxRelay({
     publisher: () => {
       const streams = parseProductStreams(env("OUTBOX_PRODUCT_STREAMS"));
       const missing = Object.keys(products).filter((product) => !streams[product]);
       if (missing.length) {
-        throw new Error(`OUTBOX_PRODUCT_STREAMS names no stream for ${missing.join(", ")} of ${domain}`);
+        throw new Error(
+          `OUTBOX_PRODUCT_STREAMS names no stream for ${missing.join(", ")} of ${declaration.name}`,
+        );
       }
       return new Publisher({
-        // Small: a call that throws after these counts as its entries failing and is resent by the Publisher.
+        // Small: a call that still throws counts as its entries failing, and the Publisher resends them.
         client: new KinesisClient({ maxAttempts: 2 }),
-        domain,
+        domain: declaration.name,
         products: Object.fromEntries(
           Object.entries(products).map(([product, target]) => [
             product,

@@ -6,6 +6,7 @@ import {
 } from "@aws-sdk/lib-dynamodb";
 import { z } from "zod";
 import { envelopeSchema, type Envelope } from "../platform/contract";
+import { OUTBOX_KIND, OUTBOX_TTL_ATTRIBUTE } from "../platform/outbox";
 import {
   buildEnvelope,
   checkPartitionKey,
@@ -20,22 +21,16 @@ import {
  * describes was committed. The relay (`runtime/outbox-relay.ts`), triggered by the table's stream,
  * publishes the events to the products' Kinesis streams with the Publisher.
  *
- * Layout in the service's table (key attributes `pk` / `sk`, TTL attribute `expiresAt`): one outbox
- * item per product and partition key, `pk = outbox#<product>#<partition key>`, `sk = outbox`, put
- * again by every write that has events for that key. DynamoDB Streams guarantees that the records
+ * Layout in the service's table (`platform/outbox.ts`: key attributes `pk` / `sk`, TTL attribute
+ * `expiresAt`): one outbox item per product and partition key, `pk = outbox#<product>#<partition
+ * key>`, `sk = outbox`, put again by every write that has events for that key. DynamoDB Streams guarantees that the records
  * of one item appear in the order of its modifications, so the relay sees each key's events in
  * commit order, and each put's record carries that put's events in its new image: nothing is
  * overwritten before the stream has it. Events of one write for one key share one item (a
  * transaction may not touch an item twice).
  */
 
-/** Key attributes of a table that carries an outbox (what `CatalogueTable` creates). */
-export const OUTBOX_TABLE_KEYS = { partition: "pk", sort: "sk" } as const;
-/** The TTL attribute: outbox items expire once the relay has long had them. */
-export const OUTBOX_TTL_ATTRIBUTE = "expiresAt";
-/** Value of `kind` on outbox items; the relay's event filter and parser select on it. */
-export const OUTBOX_KIND = "outbox";
-/** Items one TransactWriteItems call may write (AWS-FACTS). */
+/** Items one TransactWriteItems call may write (docs/outbox.md). */
 export const MAX_TRANSACTION_ITEMS = 100;
 /** DynamoDB's item size limit is 400 KB; the events of one item must leave room for its other attributes. */
 export const MAX_OUTBOX_EVENTS_BYTES = 350 * 1024;

@@ -261,6 +261,7 @@ function mockState(
     "aws:apigatewayv2/api:Api": `arn:aws:apigateway:${region}::/apis/${apiId}`,
     "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": `arn:aws:firehose:${region}:${account}:deliverystream/${physical}`,
     "aws:opensearch/domain:Domain": `arn:aws:es:${region}:${account}:domain/${inputs.domainName ?? name}`,
+    "aws:rds/cluster:Cluster": `arn:aws:rds:${region}:${account}:cluster:${inputs.clusterIdentifier ?? name}`,
   };
   const arn = arns[type] ?? `arn:aws:mock:${region}:${account}:${type.split(":")[1]}/${physical}`;
   return {
@@ -269,7 +270,26 @@ function mockState(
     name: physical,
     ...(type === "aws:kms/key:Key" && { keyId: name }),
     ...(type === "aws:s3/bucket:Bucket" && { bucket, id: bucket }),
-    ...(type === "aws:dynamodb/table:Table" && { id: physical }),
+    ...(type === "aws:dynamodb/table:Table" && {
+      id: physical,
+      ...(inputs.streamEnabled && { streamArn: `${arn}/stream/2026-01-01T00:00:00.000` }),
+    }),
+    ...(type === "aws:rds/cluster:Cluster" && {
+      id: inputs.clusterIdentifier ?? name,
+      endpoint: `${inputs.clusterIdentifier ?? name}.cluster-mock.${region}.rds.amazonaws.com`,
+      readerEndpoint: `${inputs.clusterIdentifier ?? name}.cluster-ro-mock.${region}.rds.amazonaws.com`,
+      port: inputs.port ?? 5432,
+      ...(inputs.manageMasterUserPassword && {
+        masterUserSecrets: [
+          {
+            secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${name}`,
+            kmsKeyId: inputs.masterUserSecretKmsKeyId,
+            secretStatus: "active",
+          },
+        ],
+      }),
+    }),
+    ...(type === "aws:ec2/vpcEndpoint:VpcEndpoint" && { prefixListId: `pl-${name}` }),
     ...(type === "aws:lambda/function:Function" && {
       invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
     }),

@@ -14,7 +14,7 @@ import {
 import type { DynamoDBRecord } from "aws-lambda";
 import { z } from "zod";
 import { defineContract, type Envelope } from "../../platform/contract";
-import { OUTBOX_TABLE_KEYS } from "../../runtime/outbox";
+import { OUTBOX_TABLE_KEYS } from "../../platform/outbox";
 import type { LocalDynamoDb } from "./dynamodb-local";
 
 /** A catalogue contract of the tests' own (the shipped domains' contracts may change). */
