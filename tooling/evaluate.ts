@@ -193,6 +193,7 @@ function providerOfOptions(opts: pulumi.ResourceOptions): string | undefined {
 }
 
 const ASSET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Assets and archives (bundled handler code) as their size and hash: the plan stays readable. */
 function summariseAssets(value: unknown): unknown {
@@ -202,6 +203,8 @@ function summariseAssets(value: unknown): unknown {
   if (record.__pulumiArchive === true || record.__pulumiAsset === true) {
     return { archive: "bundled code; see sourceCodeHash" };
   }
+  // A secret input: policy packs see its value under `pulumi preview`, so the plan shows it too.
+  if (record[ASSET_SIG] === SECRET_SIG) return summariseAssets(record.value);
   if (ASSET_SIG in record) {
     if (record.assets) {
       return {
