@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { outboxFilterPattern } from "../../platform/outbox";
 import type { PlannedResource } from "../../tooling/evaluate";
-import { evaluateStack, policyOf, type StackUnderTest } from "../helpers/stacks";
+import { evaluateShipped, policyOf, type StackUnderTest } from "../helpers/stacks";
 
 /**
  * The domains' own stores in the shipped mesh, checked by properties: every catalogue table has its
@@ -11,8 +11,8 @@ import { evaluateStack, policyOf, type StackUnderTest } from "../helpers/stacks"
 describe("the domains' own stores under the mock runtime", () => {
   const stacks: Record<"dev" | "prod", StackUnderTest> = {} as never;
   before(async () => {
-    stacks.dev = await evaluateStack("dev");
-    stacks.prod = await evaluateStack("prod");
+    stacks.dev = await evaluateShipped("dev");
+    stacks.prod = await evaluateShipped("prod");
   });
 
   const one = (stack: StackUnderTest, type: string, predicate: (r: PlannedResource) => boolean) => {
