@@ -293,12 +293,9 @@ export function outboxRelayHandler(
       return new Publisher({
         // Small: a call that still throws counts as its entries failing, and the Publisher resends them.
         client: new KinesisClient({ maxAttempts: 2 }),
-        domain: declaration.name,
-        products: Object.fromEntries(
-          Object.entries(products).map(([product, target]) => [
-            product,
-            { ...target, stream: { streamArn: streams[product] } },
-          ]),
+        domain: declaration,
+        streams: Object.fromEntries(
+          Object.keys(products).map((product) => [product, { streamArn: streams[product] }]),
         ),
       });
     },

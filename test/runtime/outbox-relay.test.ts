@@ -88,12 +88,23 @@ describe("outbox relay: DynamoDB Local stream records to kinesalite", function (
     createOutboxRelay({
       publisher: new Publisher({
         client: throttling(kinesis.client, poisoned),
-        domain: "catalogue",
-        products: {
-          "item-events": { ...ITEM_PRODUCTS["item-events"], stream: { streamName: kinesisStream } },
+        domain: {
+          name: "catalogue",
+          products: [
+            {
+              kind: "stream",
+              name: "item-events",
+              description: "Items.",
+              ...ITEM_PRODUCTS["item-events"],
+              capacity: { mode: "on-demand" },
+              classification: "public",
+            },
+          ],
         },
+        streams: { "item-events": { streamName: kinesisStream } },
         maxAttempts: 2,
-        sleep: async () => {},
+        baseDelayMs: 1,
+        maxDelayMs: 1,
       }),
       observability: silentObservability(),
     });
