@@ -17,6 +17,7 @@ import { sid } from "./kms";
 import { MeshFunction } from "./lambda";
 import { PushChannel } from "./push-channel";
 import { SecureBucket } from "./secure-bucket";
+import { createStreamMapping } from "./stream-mapping";
 import type { PublishedProduct } from "./streaming-domain";
 import type { HandlerWiring } from "./wiring";
 
@@ -182,46 +183,26 @@ export class ConsumerDomain extends pulumi.ComponentResource {
       );
       functionNames[subscription.name] = fn.functionName;
 
-      const { delivery } = subscription;
-      const mapping = new aws.lambda.EventSourceMapping(
-        `${name}-${subscription.name}-mapping`,
-        {
-          functionName: fn.arn,
-          eventSourceArn:
-            subscription.access.pattern === AccessPattern.EnhancedFanOut
-              ? published.efoConsumerArns.apply((arns) => efoConsumerArn(arns, subscription))
-              : published.streamArn,
-          startingPosition: delivery.startingPosition,
-          startingPositionTimestamp: delivery.startingTimestamp,
-          batchSize: delivery.batchSize,
-          maximumBatchingWindowInSeconds: delivery.batchingWindowSeconds,
-          parallelizationFactor: delivery.parallelizationFactor,
-          maximumRetryAttempts: delivery.maxRetryAttempts,
-          maximumRecordAgeInSeconds: delivery.maxRecordAgeSeconds,
-          bisectBatchOnFunctionError: delivery.bisectOnError,
-          functionResponseTypes: ["ReportBatchItemFailures"],
-          destinationConfig: { onFailure: { destinationArn: failures.arn } },
-          filterCriteria:
-            subscription.access.pattern === AccessPattern.Filtered
-              ? {
-                  filters: subscription.access.filters.map((rule) => ({
-                    pattern: JSON.stringify(filterPattern(rule)),
-                  })),
-                }
-              : undefined,
-          metricsConfig: { metrics: ["EventCount"] },
-          tags,
-        },
-        { parent: this, dependsOn: [fn.rolePolicy] },
-      );
-
-      createAlarms(`${name}-${subscription.name}`, {
-        subscription,
+      createStreamMapping(`${name}-${subscription.name}`, {
+        functionArn: fn.arn,
         functionName: fn.functionName,
-        mappingUuid: mapping.uuid,
+        eventSourceArn:
+          subscription.access.pattern === AccessPattern.EnhancedFanOut
+            ? published.efoConsumerArns.apply((arns) => efoConsumerArn(arns, subscription))
+            : published.streamArn,
+        delivery: subscription.delivery,
+        failureBucketArn: failures.arn,
+        filterPatterns:
+          subscription.access.pattern === AccessPattern.Filtered
+            ? subscription.access.filters.map((rule) => JSON.stringify(filterPattern(rule)))
+            : undefined,
+        source: subscription.product.ref,
+        reader: subscription.ref,
+        iteratorAgeThresholdMs: iteratorAgeThresholdMs(subscription.product.retentionHours),
         alarmTopicArn: args.alarmTopicArn,
         tags,
         parent: this,
+        dependsOn: [fn.rolePolicy],
       });
     }
 
@@ -299,70 +280,4 @@ function readStatements(
       },
     },
   ];
-}
-
-interface AlarmArgs {
-  readonly subscription: Subscription;
-  readonly functionName: pulumi.Output<string>;
-  readonly mappingUuid: pulumi.Output<string>;
-  readonly alarmTopicArn: pulumi.Input<string>;
-  readonly tags: Record<string, string>;
-  readonly parent: pulumi.Resource;
-}
-
-/** @internal Iterator age, function errors and records sent to the failure destination. */
-function createAlarms(name: string, args: AlarmArgs): void {
-  const { subscription } = args;
-  const common = {
-    comparisonOperator: "GreaterThanThreshold",
-    period: 60,
-    treatMissingData: "notBreaching",
-    alarmActions: [args.alarmTopicArn],
-    okActions: [args.alarmTopicArn],
-    tags: args.tags,
-  };
-  new aws.cloudwatch.MetricAlarm(
-    `${name}-iterator-age`,
-    {
-      ...common,
-      namespace: "AWS/Lambda",
-      metricName: "IteratorAge",
-      dimensions: { FunctionName: args.functionName },
-      statistic: "Maximum",
-      evaluationPeriods: 5,
-      datapointsToAlarm: 3,
-      threshold: iteratorAgeThresholdMs(subscription.product.retentionHours),
-      alarmDescription: `${subscription.ref} is behind ${subscription.product.ref} by more than half its retention.`,
-    },
-    { parent: args.parent },
-  );
-  new aws.cloudwatch.MetricAlarm(
-    `${name}-errors`,
-    {
-      ...common,
-      namespace: "AWS/Lambda",
-      metricName: "Errors",
-      dimensions: { FunctionName: args.functionName },
-      statistic: "Sum",
-      evaluationPeriods: 5,
-      datapointsToAlarm: 3,
-      threshold: 0,
-      alarmDescription: `${subscription.ref}'s function fails whole invocations.`,
-    },
-    { parent: args.parent },
-  );
-  new aws.cloudwatch.MetricAlarm(
-    `${name}-failed-records`,
-    {
-      ...common,
-      namespace: "AWS/Lambda",
-      metricName: "OnFailureDestinationDeliveredEventCount",
-      dimensions: { EventSourceMappingUUID: args.mappingUuid },
-      statistic: "Sum",
-      evaluationPeriods: 1,
-      threshold: 0,
-      alarmDescription: `Records of ${subscription.product.ref} failed ${subscription.ref} and were kept in the failure bucket for replay.`,
-    },
-    { parent: args.parent },
-  );
 }

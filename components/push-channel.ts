@@ -55,6 +55,8 @@ export class PushChannel extends pulumi.ComponentResource {
         attributes: [{ name: "connectionId", type: "S" }],
         ttl: { attributeName: "ttl", enabled: true },
         serverSideEncryption: { enabled: true, kmsKeyArn: args.dataKeyArn },
+        // Connections are short-lived, but every mesh table can be restored (dynamodb-point-in-time-recovery).
+        pointInTimeRecovery: { enabled: true },
         deletionProtectionEnabled: args.protect ?? false,
         tags,
       },

@@ -1,9 +1,15 @@
 import type { DomainInfra } from "../components/wiring";
 import { analyticsInfra } from "./analytics/infra";
+import { podcastsInfra } from "./podcasts/infra";
 import { recommendationsInfra } from "./recommendations/infra";
+import { songsInfra } from "./songs/infra";
+import { usersInfra } from "./users/infra";
 
-/** Each consumer domain's own infrastructure, by domain name; wired to its handlers by the program. */
+/** Each domain's own infrastructure (stores, relays, Personalize, indexes), by domain name. */
 export const domainInfra: Readonly<Record<string, DomainInfra>> = {
+  users: usersInfra,
+  songs: songsInfra,
+  podcasts: podcastsInfra,
   recommendations: recommendationsInfra,
   analytics: analyticsInfra,
 };

@@ -2,6 +2,7 @@ import type { Policies } from "@pulumi/policy";
 import { exemptedViolations } from "./exemptions";
 import * as apigateway from "./rules/apigateway";
 import * as athena from "./rules/athena";
+import * as ec2 from "./rules/ec2";
 import * as firehose from "./rules/firehose";
 import * as glue from "./rules/glue";
 import * as iam from "./rules/iam";
@@ -12,6 +13,7 @@ import * as lambda from "./rules/lambda";
 import * as mesh from "./rules/mesh";
 import * as opensearch from "./rules/opensearch";
 import * as s3 from "./rules/s3";
+import * as stores from "./rules/stores";
 
 /**
  * Every rule of the mesh guardrails, grouped by service. Importing this module does not start
@@ -74,6 +76,16 @@ export const rulePolicies: Policies = [
   apigateway.apigatewayRouteAuthorization,
   apigateway.apigatewayStageAccessLogs,
   apigateway.apigatewayStageThrottling,
+  stores.rdsStorageEncryptedCmk,
+  stores.rdsIamAuthentication,
+  stores.rdsManagedMasterPassword,
+  stores.rdsBackups,
+  stores.rdsDeletionProtectionInProd,
+  stores.rdsNotPubliclyAccessible,
+  stores.dynamodbPointInTimeRecovery,
+  stores.dynamodbCmkEncryption,
+  stores.dynamodbDeletionProtectionInProd,
+  ec2.ec2NoPublicIngress,
   iam.iamNoWildcardAction,
   iam.iamNoWildcardResource,
   mesh.meshRequiredTags,

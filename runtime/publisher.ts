@@ -602,3 +602,79 @@ function firstOfEachKey(pending: readonly InFlight[]): InFlight[] {
     return true;
   });
 }
+
+/** What an envelope is built from: the product's contract and its partition key field. */
+export interface EnvelopeTarget {
+  readonly contract: Contract;
+  readonly partitionKey: string;
+}
+
+/** The target of `product` in a domain's product map; throws naming the known products. */
+export function productTarget<T>(products: Readonly<Record<string, T>>, product: string, domain: string): T {
+  const target = Object.hasOwn(products, product) ? products[product] : undefined;
+  if (!target) {
+    const known = Object.keys(products).join(", ");
+    throw new Error(`unknown product ${product} for domain ${domain} (expected one of ${known})`);
+  }
+  return target;
+}
+
+/** Throws unless every event type of the contract's current version declares the partition key field. */
+export function checkPartitionKey(product: string, target: EnvelopeTarget): void {
+  const version = currentVersion(target.contract);
+  for (const [type, schema] of Object.entries(version.events)) {
+    if (!(target.partitionKey in schema.shape)) {
+      throw new Error(
+        `product ${product}: partition key field ${target.partitionKey} is not declared by ` +
+          `${type} in ${target.contract.name} v${version.version}`,
+      );
+    }
+  }
+}
+
+/**
+ * The CloudEvents envelope of one event, as the Publisher builds it: the payload validated against
+ * the contract's current version, the partition key read from it, id and time assigned when not
+ * given. Throws {@link ContractViolationError} naming the event's `index` and type. Used by the
+ * Outbox to envelope events when they are written.
+ */
+export function buildEnvelope(
+  domain: string,
+  product: string,
+  target: EnvelopeTarget,
+  event: PublishEvent,
+  index: number,
+): Envelope {
+  const where = `cannot publish event ${index} (${event.type}) to ${product}`;
+  let data: Record<string, unknown>;
+  try {
+    data = parsePayload(target.contract, event.type, event.data);
+  } catch (error) {
+    if (!(error instanceof ContractViolationError)) throw error;
+    throw new ContractViolationError(`${where}: ${error.message}`, error.issues, { cause: error });
+  }
+  const key = data[target.partitionKey];
+  if (!["string", "number", "bigint", "boolean"].includes(typeof key)) {
+    throw new ContractViolationError(`${where}: partition key field ${target.partitionKey} is missing`, [
+      { code: "custom", path: [target.partitionKey], message: "partition key is missing", input: key },
+    ]);
+  }
+  const envelope: Envelope = {
+    specversion: "1.0",
+    id: event.id ?? randomUUID(),
+    source: `mesh://${domain}/${product}`,
+    type: event.type,
+    time: isoTime(event.time),
+    dataversion: currentVersion(target.contract).version,
+    partitionkey: String(key),
+    data,
+  };
+  const checked = envelopeSchema.safeParse(envelope);
+  if (!checked.success) {
+    throw new ContractViolationError(
+      `${where}: invalid envelope: ${z.prettifyError(checked.error)}`,
+      checked.error.issues,
+    );
+  }
+  return envelope;
+}

@@ -216,6 +216,7 @@ function providerOfOptions(opts: pulumi.ResourceOptions): string | undefined {
 }
 
 const ASSET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
 
 /** Assets and archives (bundled handler code) as their size and hash: the plan stays readable. */
 function summariseAssets(value: unknown): unknown {
@@ -225,6 +226,8 @@ function summariseAssets(value: unknown): unknown {
   if (record.__pulumiArchive === true || record.__pulumiAsset === true) {
     return { archive: "bundled code; see sourceCodeHash" };
   }
+  // A secret input: policy packs see its value under `pulumi preview`, so the plan shows it too.
+  if (record[ASSET_SIG] === SECRET_SIG) return summariseAssets(record.value);
   if (ASSET_SIG in record) {
     if (record.assets) {
       return {
@@ -284,6 +287,7 @@ function mockState(
     "aws:apigatewayv2/api:Api": `arn:aws:apigateway:${region}::/apis/${apiId}`,
     "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream": `arn:aws:firehose:${region}:${account}:deliverystream/${physical}`,
     "aws:opensearch/domain:Domain": `arn:aws:es:${region}:${account}:domain/${inputs.domainName ?? name}`,
+    "aws:rds/cluster:Cluster": `arn:aws:rds:${region}:${account}:cluster:${inputs.clusterIdentifier ?? name}`,
   };
   const arn = arns[type] ?? `arn:aws:mock:${region}:${account}:${type.split(":")[1]}/${physical}`;
   return {
@@ -292,7 +296,26 @@ function mockState(
     name: physical,
     ...(type === "aws:kms/key:Key" && { keyId: name }),
     ...(type === "aws:s3/bucket:Bucket" && { bucket, id: bucket }),
-    ...(type === "aws:dynamodb/table:Table" && { id: physical }),
+    ...(type === "aws:dynamodb/table:Table" && {
+      id: physical,
+      ...(inputs.streamEnabled && { streamArn: `${arn}/stream/2026-01-01T00:00:00.000` }),
+    }),
+    ...(type === "aws:rds/cluster:Cluster" && {
+      id: inputs.clusterIdentifier ?? name,
+      endpoint: `${inputs.clusterIdentifier ?? name}.cluster-mock.${region}.rds.amazonaws.com`,
+      readerEndpoint: `${inputs.clusterIdentifier ?? name}.cluster-ro-mock.${region}.rds.amazonaws.com`,
+      port: inputs.port ?? 5432,
+      ...(inputs.manageMasterUserPassword && {
+        masterUserSecrets: [
+          {
+            secretArn: `arn:aws:secretsmanager:${region}:${account}:secret:rds!cluster-${name}`,
+            kmsKeyId: inputs.masterUserSecretKmsKeyId,
+            secretStatus: "active",
+          },
+        ],
+      }),
+    }),
+    ...(type === "aws:ec2/vpcEndpoint:VpcEndpoint" && { prefixListId: `pl-${name}` }),
     ...(type === "aws:lambda/function:Function" && {
       invokeArn: `arn:aws:apigateway:${region}:lambda:path/2015-03-31/functions/${arn}/invocations`,
     }),

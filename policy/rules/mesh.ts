@@ -47,6 +47,7 @@ const STATEFUL_LABELS: Record<string, string> = {
   [T.Stream]: "Kinesis stream",
   [T.KmsKey]: "KMS key",
   [T.DynamoTable]: "DynamoDB table",
+  [T.RdsCluster]: "Aurora cluster",
   [T.Bucket]: "S3 bucket",
   [T.BucketV2]: "S3 bucket",
   [T.OpenSearchDomain]: "OpenSearch domain",
@@ -55,7 +56,7 @@ const STATEFUL_LABELS: Record<string, string> = {
 export const meshProtectStatefulInProd = resourceRule({
   name: "mesh-protect-stateful-in-prod",
   description:
-    "Streams, KMS keys, DynamoDB tables, S3 buckets and OpenSearch domains must be protected (protect: true) in prod.",
+    "Streams, KMS keys, DynamoDB tables, Aurora clusters, S3 buckets and OpenSearch domains must be protected (protect: true) in prod.",
   enforcementLevel: "mandatory",
   types: STATEFUL_TYPES,
   settings: ["environment"],

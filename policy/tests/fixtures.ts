@@ -14,6 +14,7 @@ const REGION = "eu-west-1";
 
 export const STREAM_ARN = `arn:aws:kinesis:${REGION}:${ACCOUNTS.songs}:stream/songs.plays`;
 export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNTS.songs}:key/songs-key`;
+const ANALYTICS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNTS.analytics}:key/analytics-key`;
 export const CONSUMER_ROLE = `arn:aws:iam::${ACCOUNTS.analytics}:role/analytics-plays`;
 const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNTS.analytics}:analytics-plays-failures`;
 const BUCKET_ARN = "arn:aws:s3:::mesh-archive";
@@ -459,9 +460,60 @@ export function mesh(): PlanResource[] {
     resource(
       "aws:dynamodb/table:Table",
       "connections",
-      { hashKey: "connectionId", tags: tags("analytics") },
+      {
+        hashKey: "connectionId",
+        pointInTimeRecovery: { enabled: true },
+        serverSideEncryption: { enabled: true, kmsKeyArn: ANALYTICS_KEY_ARN },
+        deletionProtectionEnabled: true,
+        tags: tags("analytics"),
+      },
       { account: ACCOUNTS.analytics, protect: true },
     ),
+    resource(
+      "aws:rds/cluster:Cluster",
+      "users-cluster",
+      {
+        clusterIdentifier: "users",
+        engine: "aurora-postgresql",
+        engineMode: "provisioned",
+        storageEncrypted: true,
+        kmsKeyId: KEY_ARN,
+        iamDatabaseAuthenticationEnabled: true,
+        manageMasterUserPassword: true,
+        backupRetentionPeriod: 7,
+        deletionProtection: true,
+        serverlessv2ScalingConfiguration: { minCapacity: 0.5, maxCapacity: 4 },
+        tags: tags("songs"),
+      },
+      { protect: true },
+    ),
+    resource("aws:rds/clusterInstance:ClusterInstance", "users-instance", {
+      clusterIdentifier: "users",
+      instanceClass: "db.serverless",
+      publiclyAccessible: false,
+      tags: tags("songs"),
+    }),
+    resource("aws:ec2/securityGroup:SecurityGroup", "users-database-sg", {
+      vpcId: "vpc-1",
+      ingress: [{ protocol: "tcp", fromPort: 5432, toPort: 5432, securityGroups: ["sg-clients"] }],
+      tags: tags("songs"),
+    }),
+    resource("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "users-database-from-glue", {
+      securityGroupId: "sg-database",
+      referencedSecurityGroupId: "sg-glue",
+      ipProtocol: "tcp",
+      fromPort: 5432,
+      toPort: 5432,
+      tags: tags("songs"),
+    }),
+    resource("aws:ec2/securityGroupRule:SecurityGroupRule", "users-database-from-clients", {
+      type: "ingress",
+      securityGroupId: "sg-database",
+      sourceSecurityGroupId: "sg-clients",
+      protocol: "tcp",
+      fromPort: 5432,
+      toPort: 5432,
+    }),
   ];
 }
 
