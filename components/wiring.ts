@@ -11,24 +11,43 @@ export interface HandlerWiring {
   readonly statements?: readonly Statement[];
 }
 
-/** Everything a domain's own infrastructure is built with, in the domain's account. */
+/** One of the domain's own stream products, as the domain's infrastructure writes to or reads it. */
+export interface ProductStream {
+  readonly streamArn: pulumi.Output<string>;
+  readonly streamName: pulumi.Output<string>;
+  /** The product's customer-managed key (a writer needs kms:GenerateDataKey on it). */
+  readonly keyArn: pulumi.Output<string>;
+}
+
+/**
+ * Everything a domain's own infrastructure is built with, in the domain's account. The program
+ * creates it after the domain's `StreamingDomain` (so `products` is complete) and before its
+ * `ConsumerDomain` (so the returned handler wiring can be applied).
+ */
 export interface DomainInfraContext {
   readonly domain: Domain;
   readonly config: StackConfig;
   readonly provider: aws.Provider;
   readonly tags: Readonly<Record<string, string>>;
-  /** The domain's customer-managed data key (failure bucket, tables, indexes, backups). */
+  /** The domain's customer-managed data key (stores, buckets, tables, indexes, backups). */
   readonly dataKeyArn: pulumi.Output<string>;
   readonly alarmTopicArn: pulumi.Output<string>;
   /** Protect and retain stateful resources (prod). */
   readonly protect: boolean;
+  /** The domain's own stream products by product name (`user-events`); empty for a pure consumer. */
+  readonly products: Readonly<Record<string, ProductStream>>;
+}
+
+/** What a domain's own infrastructure hands back to the program. */
+export interface DomainInfraResult {
+  /** Wiring of the domain's subscriptions by subscription name; a producer has none. */
+  readonly handlers?: Readonly<Record<string, HandlerWiring>>;
+  /** Added to the domain's stack outputs (`domains.<name>`), for other units and operators. */
+  readonly outputs?: Readonly<Record<string, pulumi.Input<unknown>>>;
 }
 
 /**
- * A consumer domain's own infrastructure (Personalize, OpenSearch, APIs), created before its
- * subscriptions so that each handler can be wired to it. Returns the wiring by subscription name.
+ * A domain's own infrastructure (stores, Personalize, OpenSearch, APIs, relays), producer or
+ * consumer. Called once per deployed domain that has an entry in the program's infra map.
  */
-export type DomainInfra = (context: DomainInfraContext) => {
-  readonly handlers: Readonly<Record<string, HandlerWiring>>;
-  readonly outputs?: Readonly<Record<string, pulumi.Input<unknown>>>;
-};
+export type DomainInfra = (context: DomainInfraContext) => DomainInfraResult;

@@ -2,7 +2,7 @@ import type { PolicyPackConfig } from "@pulumi/policy";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
-import { deployMesh, readStackConfigFrom } from "../platform/program";
+import { deployMesh, readStackConfigFrom } from "../program";
 import { domains } from "../domains";
 import { evaluatePlan, formatViolations, summarize } from "../policy/evaluate";
 import { evaluateProgram, readStackFile, type PlannedResource } from "../tooling/evaluate";

@@ -1,15 +1,19 @@
 import * as pulumi from "@pulumi/pulumi";
 import { Dataset, DatasetGroup, DEFAULT_RECIPE_ARN, EventTracker, Schema, Solution } from "./resources";
-import {
-  interactionsAvroSchema,
-  itemsAvroSchema,
-  type PersonalizeAvroSchema,
-  usersAvroSchema,
-} from "./schemas";
+import type { PersonalizeAvroSchema } from "./schemas";
 
 export const PERSONALIZE_RECOMMENDER_TYPE = "mesh:recommendations:Personalize";
 
 export interface PersonalizeRecommenderArgs {
+  /**
+   * The Users, Items and Interactions dataset schemas, derived by the owning domain from its
+   * producers' contracts (`deriveAvroSchema`); each must be named after its dataset type.
+   */
+  readonly schemas: {
+    readonly users: PersonalizeAvroSchema;
+    readonly items: PersonalizeAvroSchema;
+    readonly interactions: PersonalizeAvroSchema;
+  };
   /** AWS region of the Personalize resources. */
   readonly region: pulumi.Input<string>;
   /**
@@ -42,6 +46,13 @@ export class PersonalizeRecommender extends pulumi.ComponentResource {
   public readonly solutionArn: pulumi.Output<string>;
 
   constructor(name: string, args: PersonalizeRecommenderArgs, opts?: pulumi.ComponentResourceOptions) {
+    const expected = { users: "Users", items: "Items", interactions: "Interactions" } as const;
+    for (const [kind, datasetType] of Object.entries(expected)) {
+      const schema = args.schemas[kind as keyof typeof expected];
+      if (schema.name !== datasetType) {
+        throw new Error(`${name}: the ${kind} schema must be named ${datasetType}, is ${schema.name}`);
+      }
+    }
     super(PERSONALIZE_RECOMMENDER_TYPE, name, {}, opts);
 
     const datasets = createDatasets(name, args, this);
@@ -111,9 +122,9 @@ export function createDatasets(
   };
   return {
     group,
-    users: dataset("users", usersAvroSchema()),
-    items: dataset("items", itemsAvroSchema()),
-    interactions: dataset("interactions", interactionsAvroSchema()),
+    users: dataset("users", args.schemas.users),
+    items: dataset("items", args.schemas.items),
+    interactions: dataset("interactions", args.schemas.interactions),
   };
 }
 

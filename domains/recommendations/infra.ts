@@ -7,6 +7,7 @@ import {
 } from "../../components/personalize";
 import { RecommendationsApi } from "../../components/recommendations-api";
 import type { DomainInfra, HandlerWiring } from "../../components/wiring";
+import { datasetSchemas } from "./datasets";
 
 /** The handler modules of the domain's subscriptions (paths as declared in `index.ts`). */
 export const RecommendationsHandlers = {
@@ -56,6 +57,7 @@ export const recommendationsInfra: DomainInfra = (context) => {
   const personalize = new PersonalizeRecommender(
     `${domain.name}-personalize`,
     {
+      schemas: datasetSchemas(),
       region: config.region,
       // Dynamic providers cannot use the account's aws.Provider: they assume its deploy role.
       roleArn: deployRoleArn(config, domain.accountAlias),

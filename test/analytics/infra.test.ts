@@ -81,6 +81,7 @@ async function evaluateAnalytics(stack: "dev" | "prod", protect?: boolean): Prom
         dataKeyArn: pulumi.output(keyArn(domain.accountId)),
         alarmTopicArn: pulumi.output(topicArn(domain.accountId)),
         protect: protect ?? mesh.config.protectStateful,
+        products: {},
       });
       outputKeys = Object.keys(wiring.outputs ?? {});
       return { handlers: wiring.handlers, outputs: wiring.outputs };

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { DomainDeclaration } from "../../platform/declarations";
-import { deployMesh } from "../../platform/program";
+import { deployMesh } from "../../program";
 import {
   evaluateProgram,
   readStackFile,

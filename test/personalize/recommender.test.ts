@@ -5,10 +5,10 @@ import {
   type PersonalizeRecommenderArgs,
 } from "../../components/personalize/recommender";
 import { DEFAULT_RECIPE_ARN, schemaName } from "../../components/personalize/resources";
-import {
-  interactionsAvroSchema,
-  itemsAvroSchema,
-  usersAvroSchema,
+import type {
+  AvroField,
+  DatasetSchemaName,
+  PersonalizeAvroSchema,
 } from "../../components/personalize/schemas";
 
 const REGION = "eu-west-1";
@@ -20,6 +20,27 @@ interface Registered {
   readonly name: string;
   readonly inputs: Record<string, any>;
 }
+
+/** Fixture schemas: the component takes whatever its domain derives, it derives nothing itself. */
+const avro = (name: DatasetSchemaName, fields: AvroField[]): PersonalizeAvroSchema => ({
+  type: "record",
+  name,
+  namespace: "com.amazonaws.personalize.schema",
+  fields,
+  version: "1.0",
+});
+const SCHEMAS = {
+  users: avro("Users", [{ name: "USER_ID", type: "string" }]),
+  items: avro("Items", [
+    { name: "ITEM_ID", type: "string" },
+    { name: "CREATION_TIMESTAMP", type: "long" },
+  ]),
+  interactions: avro("Interactions", [
+    { name: "USER_ID", type: "string" },
+    { name: "ITEM_ID", type: "string" },
+    { name: "TIMESTAMP", type: "long" },
+  ]),
+};
 
 function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((resolve) => output.apply(resolve));
@@ -71,7 +92,7 @@ async function construct(args: PersonalizeRecommenderArgs) {
 describe("PersonalizeRecommender under the mock runtime", () => {
   let world: Awaited<ReturnType<typeof construct>>;
   before(async () => {
-    world = await construct({ region: REGION });
+    world = await construct({ schemas: SCHEMAS, region: REGION });
   });
 
   it("creates the dataset group, three schemas and datasets, tracker and solution: no training in `up`", () => {
@@ -111,11 +132,11 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     assert.equal(world.named("recs-solution").inputs.datasetGroupArn, group);
   });
 
-  it("creates the schemas from the contracts, named after their content", () => {
+  it("creates the schemas it is handed, named after their content", () => {
     for (const [name, schema] of [
-      ["recs-users-schema", usersAvroSchema()],
-      ["recs-items-schema", itemsAvroSchema()],
-      ["recs-interactions-schema", interactionsAvroSchema()],
+      ["recs-users-schema", SCHEMAS.users],
+      ["recs-items-schema", SCHEMAS.items],
+      ["recs-interactions-schema", SCHEMAS.interactions],
     ] as const) {
       const { inputs } = world.named(name);
       assert.deepEqual(JSON.parse(inputs.schema), schema);
@@ -165,12 +186,24 @@ describe("PersonalizeRecommender under the mock runtime", () => {
 
   it("passes the recipe it is given", async () => {
     const custom = await construct({
+      schemas: SCHEMAS,
       region: REGION,
       recipeArn: "arn:aws:personalize:::recipe/aws-similar-items",
     });
     assert.equal(
       custom.named("recs-solution").inputs.recipeArn,
       "arn:aws:personalize:::recipe/aws-similar-items",
+    );
+  });
+
+  it("refuses a schema handed in for the wrong dataset type", () => {
+    assert.throws(
+      () =>
+        new PersonalizeRecommender("recs", {
+          schemas: { ...SCHEMAS, items: SCHEMAS.users },
+          region: REGION,
+        }),
+      { message: "recs: the items schema must be named Items, is Users" },
     );
   });
 });

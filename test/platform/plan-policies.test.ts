@@ -3,7 +3,7 @@ import { strict as assert } from "node:assert";
 import { copyFileSync, existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { deployMesh } from "../../platform/program";
+import { deployMesh } from "../../program";
 import { evaluatePlan } from "../../policy/evaluate";
 import { runPlan } from "../../scripts/plan";
 import { evaluateStack } from "../helpers/stacks";

@@ -68,9 +68,10 @@ async function evaluate(stack: Stage, domainOverride?: (domain: Domain) => Domai
         dataKeyArn: pulumi.output(KEY(stack)),
         alarmTopicArn: pulumi.output(TOPIC(stack)),
         protect: mesh.config.protectStateful,
+        products: {},
       };
       const infra = recommendationsInfra(context);
-      handlers = infra.handlers;
+      handlers = infra.handlers ?? {};
       return { handlers: infra.handlers, outputs: infra.outputs };
     },
   });

@@ -3,16 +3,18 @@ import { PersonalizeEventsClient } from "@aws-sdk/client-personalize-events";
 import type { EventFailure, StreamEvent } from "../../../runtime/consumer-kit";
 import { tracer } from "../../../runtime/consumer-kit";
 import { sendWithRetries, type BackoffOptions } from "../../../runtime/retry";
+import type {
+  AvroPrimitive,
+  DatasetSchemaName,
+  PersonalizeAvroSchema,
+} from "../../../components/personalize/schemas";
 import {
   interactionsAvroSchema,
   itemInteractionEventTypes,
   itemsAvroSchema,
   usersAvroSchema,
-  type AvroPrimitive,
-  type DatasetSchemaName,
   type ItemContentType,
-  type PersonalizeAvroSchema,
-} from "../../../components/personalize/schemas";
+} from "../datasets";
 
 /**
  * How the mesh's events become Amazon Personalize records: the one place that knows the dataset
@@ -48,7 +50,7 @@ export function catalogueItemId(contentType: ItemContentType, id: string): strin
 
 /**
  * How events become dataset records. The datasets' Avro schemas are derived from the contracts in
- * `components/personalize/schemas.ts`; every record written here is checked against them, so a
+ * `../datasets.ts`; every record written here is checked against them, so a
  * column renamed or made required there fails the tests here instead of failing in Personalize.
  *
  * | dataset      | column             | value                                                   |

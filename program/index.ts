@@ -7,11 +7,11 @@ import { domainInfra } from "../domains/infra";
 import { MeshGovernance } from "../components/governance";
 import { StreamingDomain, type PublishedProduct } from "../components/streaming-domain";
 import { domains } from "../domains";
-import { AccountProviders } from "./accounts";
-import { CONFIG_NAMESPACE, PLATFORM_UNIT } from "./config";
-import type { DomainDeclaration } from "./declarations";
-import { loadMesh, type Mesh } from "./mesh";
-import { unitTags } from "./tags";
+import { AccountProviders } from "../platform/accounts";
+import { CONFIG_NAMESPACE, PLATFORM_UNIT } from "../platform/config";
+import type { DomainDeclaration } from "../platform/declarations";
+import { loadMesh, type Mesh } from "../platform/mesh";
+import { unitTags } from "../platform/tags";
 
 /**
  * The `mesh:*` keys of a stack's config without their namespace, structured values parsed: what
@@ -45,6 +45,8 @@ export interface UnitOutputs {
   platform?: { auditorRoleArn: pulumi.Output<string> };
   products?: Record<string, PublishedProduct>;
   consumers?: Record<string, Record<string, unknown>>;
+  /** Outputs of each domain's own infrastructure (stores, Personalize, APIs), by domain. */
+  domains?: Record<string, Record<string, unknown>>;
 }
 
 /**
@@ -148,8 +150,13 @@ export function deployMesh(
     Object.assign(products, streaming.products);
   }
 
+  // Each domain's own infrastructure comes after every stream of this stack (a producer's stores
+  // and relays write to its streams) and before its subscriptions (which it wires).
+  const domainOutputs: Record<string, Record<string, unknown>> = {};
   const consumers: Record<string, Record<string, unknown>> = {};
-  for (const domain of deployed.filter((d) => d.subscriptions.length)) {
+  for (const domain of deployed) {
+    const build = infra[domain.name];
+    if (!domain.products.length && !domain.subscriptions.length && !build) continue;
     const provider = providers.get(domain.accountAlias);
     const tags = unitTags(mesh.config, domain.name);
     const dataKey = createMeshKey(
@@ -158,7 +165,7 @@ export function deployMesh(
       mesh.config.protectStateful ? { provider, protect: true, retainOnDelete: true } : { provider },
     );
     const alarmTopicArn = alarms.get(domain.name)!.topicArn;
-    const own = infra[domain.name]?.({
+    const built = build?.({
       domain,
       config: mesh.config,
       provider,
@@ -166,7 +173,10 @@ export function deployMesh(
       dataKeyArn: dataKey.arn,
       alarmTopicArn,
       protect: mesh.config.protectStateful,
+      products: Object.fromEntries(domain.products.map((p) => [p.name, products[p.ref]!])),
     });
+    if (built?.outputs) domainOutputs[domain.name] = { ...built.outputs };
+    if (!domain.subscriptions.length) continue;
     const subscribed = Object.fromEntries(
       domain.subscriptions.map((s) => [
         s.product.ref,
@@ -181,7 +191,7 @@ export function deployMesh(
         products: subscribed,
         dataKeyArn: dataKey.arn,
         alarmTopicArn,
-        handlers: own?.handlers,
+        handlers: built?.handlers,
       },
       { provider },
     );
@@ -189,9 +199,9 @@ export function deployMesh(
       functions: consumer.functionNames,
       failureBucket: consumer.failureBucketName,
       pushEndpoints: consumer.pushEndpoints,
-      ...own?.outputs,
     };
   }
+  if (Object.keys(domainOutputs).length) outputs.domains = domainOutputs;
   if (Object.keys(consumers).length) outputs.consumers = consumers;
   if (Object.keys(products).length) outputs.products = products;
   return outputs;

@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
 import { z } from "zod";
+import { AvroSchemaError } from "../../components/personalize/schemas";
 import {
-  AvroSchemaError,
   interactionsAvroSchema,
   itemInteractionEventTypes,
   itemsAvroSchema,
   usersAvroSchema,
-} from "../../components/personalize/schemas";
+} from "../../domains/recommendations/datasets";
 import { interactionEvents } from "../../domains/interactions/contract";
 import { episodeEvents } from "../../domains/podcasts/contract";
 import { songEvents } from "../../domains/songs/contract";
