@@ -3,7 +3,7 @@
 // at runtime: the SDK is loaded inside the methods and the client built per call from the inputs.
 //
 // Why hand-written rather than a Pulumi package: no Pulumi provider (aws, aws-native) covers these
-// Personalize resources. What they must survive is written down in docs/personalize-providers.md.
+// Personalize resources. What they must survive is written down in docs/personalize-training.md.
 import type { PersonalizeClient } from "@aws-sdk/client-personalize";
 import type * as pulumi from "@pulumi/pulumi";
 

@@ -129,7 +129,8 @@ export class PersonalizeTraining extends pulumi.ComponentResource {
         ],
         tags: args.tags,
       },
-      parent,
+      // The datasets bucket cannot be read without it.
+      args.protect ? { parent: this, protect: true, retainOnDelete: true } : parent,
     );
 
     const bucket = new SecureBucket(

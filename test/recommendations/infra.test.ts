@@ -286,7 +286,7 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
       });
     });
 
-    it("protects and retains the dataset group, datasets and datasets bucket, and nothing else", () => {
+    it("protects and retains the dataset group, datasets, datasets bucket and its key, and nothing else", () => {
       const kept = prod.resources.filter((r) => r.protect).map((r) => r.name);
       assert.deepEqual(kept.sort(), [
         "recommendations-personalize-dataset-group",
@@ -294,6 +294,7 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
         "recommendations-personalize-items-dataset",
         "recommendations-personalize-users-dataset",
         "recommendations-training-datasets-bucket",
+        "recommendations-training-key",
       ]);
       assert.deepEqual(
         prod.resources
