@@ -2,6 +2,7 @@ import type { Policies } from "@pulumi/policy";
 import { exemptedViolations } from "./exemptions";
 import * as apigateway from "./rules/apigateway";
 import * as firehose from "./rules/firehose";
+import * as stepfunctions from "./rules/stepfunctions";
 import * as glue from "./rules/glue";
 import * as iam from "./rules/iam";
 import * as kinesis from "./rules/kinesis";
@@ -47,6 +48,9 @@ export const rulePolicies: Policies = [
   firehose.firehoseSourceAwareEncryption,
   firehose.firehoseOpensearchRetry,
   firehose.firehoseOpensearchS3Backup,
+  stepfunctions.stepFunctionsLogging,
+  stepfunctions.stepFunctionsCmkEncryption,
+  stepfunctions.stepFunctionsOwnRole,
   opensearch.opensearchEncryptionAtRest,
   opensearch.opensearchNodeToNodeEncryption,
   opensearch.opensearchEnforceHttps,

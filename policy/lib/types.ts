@@ -42,6 +42,7 @@ export const T = {
   GlueRegistry: "aws:glue/registry:Registry",
   GlueSchema: "aws:glue/schema:Schema",
   GlueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
+  StateMachine: "aws:sfn/stateMachine:StateMachine",
   AwsProvider: "pulumi:providers:aws",
 } as const;
 
