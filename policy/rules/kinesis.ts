@@ -20,7 +20,7 @@ import {
 import { T } from "../lib/types";
 import { UNKNOWN } from "../lib/values";
 
-/** The actions AWS-FACTS lists for sharing a stream: standard and EFO consumers, producers. */
+/** The actions docs/aws-facts.md#kinesis-data-streams lists for sharing a stream: standard and EFO consumers, producers. */
 export const SHAREABLE_STREAM_ACTIONS = [
   "kinesis:DescribeStream",
   "kinesis:DescribeStreamSummary",

@@ -14,7 +14,7 @@ import { chunkByLimits } from "../../../runtime/batching";
 import { sendWithRetries, type BackoffOptions, type PartialResult } from "../../../runtime/retry";
 import { interactionEvents } from "../../interactions/contract";
 
-/** PutRecordBatch limits (AWS-FACTS.md, Firehose). */
+/** PutRecordBatch limits (docs/aws-facts.md#firehose-and-personalize). */
 export const FirehoseLimits = {
   recordsPerCall: 500,
   bytesPerCall: 4 * 1024 * 1024,

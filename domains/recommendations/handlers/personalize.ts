@@ -27,7 +27,7 @@ import {
  */
 export const personalizeEvents = tracer.captureAWSv3Client(new PersonalizeEventsClient({ maxAttempts: 1 }));
 
-/** Limits of the PutEvents / PutItems / PutUsers APIs (AWS-FACTS.md; Item / User API reference). */
+/** Limits of the PutEvents / PutItems / PutUsers APIs (docs/aws-facts.md#firehose-and-personalize). */
 export const PersonalizeLimits = {
   eventsPerCall: 10,
   itemsPerCall: 10,
