@@ -84,6 +84,7 @@ export const TAGGABLE_TYPES: readonly string[] = [
   T.GlueRegistry,
   T.GlueSchema,
   T.GlueDatabase,
+  T.StateMachine,
 ];
 
 /** Types that hold data or keys: deleting them loses data, so prod protects them. */

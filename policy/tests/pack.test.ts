@@ -72,6 +72,7 @@ describe("the mesh-guardrails pack", () => {
       GlueRegistry: aws.glue.Registry,
       GlueSchema: aws.glue.Schema,
       GlueDatabase: aws.glue.CatalogDatabase,
+      StateMachine: aws.sfn.StateMachine,
     };
     for (const [key, type] of Object.entries(T)) {
       if (key === "AwsProvider") continue;
