@@ -43,6 +43,11 @@ export const T = {
   GlueSchema: "aws:glue/schema:Schema",
   GlueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
   StateMachine: "aws:sfn/stateMachine:StateMachine",
+  GlueJob: "aws:glue/job:Job",
+  GlueConnection: "aws:glue/connection:Connection",
+  GlueSecurityConfiguration: "aws:glue/securityConfiguration:SecurityConfiguration",
+  LakeFormationResource: "aws:lakeformation/resource:Resource",
+  AthenaWorkgroup: "aws:athena/workgroup:Workgroup",
   AwsProvider: "pulumi:providers:aws",
 } as const;
 
@@ -85,6 +90,9 @@ export const TAGGABLE_TYPES: readonly string[] = [
   T.GlueSchema,
   T.GlueDatabase,
   T.StateMachine,
+  T.GlueJob,
+  T.GlueConnection,
+  T.AthenaWorkgroup,
 ];
 
 /** Types that hold data or keys: deleting them loses data, so prod protects them. */

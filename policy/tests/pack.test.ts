@@ -73,6 +73,11 @@ describe("the mesh-guardrails pack", () => {
       GlueSchema: aws.glue.Schema,
       GlueDatabase: aws.glue.CatalogDatabase,
       StateMachine: aws.sfn.StateMachine,
+      GlueJob: aws.glue.Job,
+      GlueConnection: aws.glue.Connection,
+      GlueSecurityConfiguration: aws.glue.SecurityConfiguration,
+      LakeFormationResource: aws.lakeformation.Resource,
+      AthenaWorkgroup: aws.athena.Workgroup,
     };
     for (const [key, type] of Object.entries(T)) {
       if (key === "AwsProvider") continue;
