@@ -7,8 +7,11 @@ export const SECURE_BUCKET_TYPE = "mesh:storage:SecureBucket";
 export interface SecureBucketArgs {
   /** Customer-managed key every object is encrypted with (SSE-KMS, bucket key on). */
   readonly kmsKeyArn: pulumi.Input<string>;
-  /** Statements added to the bucket policy after the TLS-only deny. */
-  readonly statements?: readonly Statement[];
+  /**
+   * Statements added to the bucket policy after the TLS-only deny; a function of the bucket's ARN
+   * when they name the bucket itself (its name is generated).
+   */
+  readonly statements?: readonly Statement[] | ((bucketArn: pulumi.Output<string>) => readonly Statement[]);
   /** Days after which objects expire; @default never */
   readonly expireAfterDays?: number;
   /** Protect and retain the bucket (prod). @default false */
@@ -97,7 +100,7 @@ export class SecureBucket extends pulumi.ComponentResource {
             Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
             Condition: { Bool: { "aws:SecureTransport": false } },
           },
-          ...(args.statements ?? []),
+          ...(typeof args.statements === "function" ? args.statements(bucket.arn) : (args.statements ?? [])),
         ]),
       },
       { parent: this, dependsOn: [access] },

@@ -4,6 +4,7 @@ import * as apigateway from "./rules/apigateway";
 import * as athena from "./rules/athena";
 import * as ec2 from "./rules/ec2";
 import * as firehose from "./rules/firehose";
+import * as stepfunctions from "./rules/stepfunctions";
 import * as glue from "./rules/glue";
 import * as iam from "./rules/iam";
 import * as kinesis from "./rules/kinesis";
@@ -50,6 +51,9 @@ export const rulePolicies: Policies = [
   firehose.firehoseSourceAwareEncryption,
   firehose.firehoseOpensearchRetry,
   firehose.firehoseOpensearchS3Backup,
+  stepfunctions.stepFunctionsLogging,
+  stepfunctions.stepFunctionsCmkEncryption,
+  stepfunctions.stepFunctionsOwnRole,
   firehose.firehoseS3CmkEncryption,
   firehose.firehoseS3ErrorOutputPrefix,
   firehose.firehoseS3ConversionBuffer,

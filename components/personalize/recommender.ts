@@ -1,14 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import {
-  Campaign,
-  Dataset,
-  DatasetGroup,
-  DEFAULT_RECIPE_ARN,
-  EventTracker,
-  Schema,
-  Solution,
-  SolutionVersion,
-} from "./resources";
+import { Dataset, DatasetGroup, DEFAULT_RECIPE_ARN, EventTracker, Schema, Solution } from "./resources";
 import type { PersonalizeAvroSchema } from "./schemas";
 
 export const PERSONALIZE_RECOMMENDER_TYPE = "mesh:recommendations:Personalize";
@@ -35,36 +26,14 @@ export interface PersonalizeRecommenderArgs {
    * @default "arn:aws:personalize:::recipe/aws-user-personalization-v2"
    */
   readonly recipeArn?: pulumi.Input<string>;
-  /**
-   * Minimum provisioned TPS of the campaign (billed whether used or not).
-   * @default 1
-   */
-  readonly minProvisionedTps?: pulumi.Input<number>;
-  /**
-   * Train a solution version and serve it from a campaign. Off for an environment without training
-   * data yet: the datasets and event tracker are still created, so events can flow in.
-   * @default true
-   */
-  readonly trainSolution?: boolean;
-  /**
-   * How long `pulumi up` waits for the training before failing (training keeps running and the
-   * next `pulumi up` waits again). Polls every 60 s.
-   * @default 480 (8 hours)
-   */
-  readonly trainingTimeoutMinutes?: number;
-  /**
-   * Let GetRecommendations return item metadata; the recommendations API reads CONTENT_TYPE from it.
-   * Billed per request.
-   * @default true
-   */
-  readonly enableMetadataWithRecommendations?: pulumi.Input<boolean>;
 }
 
 /**
  * Amazon Personalize for the Personalized Recommendations domain: a dataset group with Users, Items
  * (songs and podcast episodes) and Interactions datasets whose schemas are derived from the
- * producers' contracts, an event tracker for real-time interactions, and a solution trained into a
- * version served by a campaign.
+ * producers' contracts, an event tracker for real-time interactions, and the solution. Training
+ * its versions and serving them from a campaign is the training pipeline's (`training.ts`): a
+ * training takes hours and needs imported data, which `pulumi up` has neither.
  */
 export class PersonalizeRecommender extends pulumi.ComponentResource {
   public readonly datasetGroupArn: pulumi.Output<string>;
@@ -75,15 +44,8 @@ export class PersonalizeRecommender extends pulumi.ComponentResource {
   /** Secret: whoever holds it can write events into the Interactions dataset. */
   public readonly trackingId: pulumi.Output<string>;
   public readonly solutionArn: pulumi.Output<string>;
-  /** Absent when `trainSolution` is false. */
-  public readonly solutionVersionArn?: pulumi.Output<string>;
-  /** Absent when `trainSolution` is false. */
-  public readonly campaignArn?: pulumi.Output<string>;
 
   constructor(name: string, args: PersonalizeRecommenderArgs, opts?: pulumi.ComponentResourceOptions) {
-    if (args.trainingTimeoutMinutes !== undefined && !(args.trainingTimeoutMinutes > 0)) {
-      throw new Error(`${name}: trainingTimeoutMinutes must be positive, is ${args.trainingTimeoutMinutes}`);
-    }
     const expected = { users: "Users", items: "Items", interactions: "Interactions" } as const;
     for (const [kind, datasetType] of Object.entries(expected)) {
       const schema = args.schemas[kind as keyof typeof expected];
@@ -100,7 +62,7 @@ export class PersonalizeRecommender extends pulumi.ComponentResource {
       // The tracker records into the Interactions dataset: create it first, delete it after.
       { parent: this, dependsOn: [datasets.interactions] },
     );
-    const serving = createServing(name, args, datasets, this);
+    const solution = createSolution(name, args, datasets, this);
 
     this.datasetGroupArn = datasets.group.arn;
     this.usersDatasetArn = datasets.users.arn;
@@ -109,9 +71,7 @@ export class PersonalizeRecommender extends pulumi.ComponentResource {
     this.eventTrackerArn = tracker.arn;
     // additionalSecretOutputs protects the state; this keeps the component output secret too.
     this.trackingId = pulumi.secret(tracker.trackingId);
-    this.solutionArn = serving.solution.arn;
-    this.solutionVersionArn = serving.version?.arn;
-    this.campaignArn = serving.campaign?.arn;
+    this.solutionArn = solution.arn;
     this.registerOutputs({
       datasetGroupArn: this.datasetGroupArn,
       usersDatasetArn: this.usersDatasetArn,
@@ -120,8 +80,6 @@ export class PersonalizeRecommender extends pulumi.ComponentResource {
       eventTrackerArn: this.eventTrackerArn,
       trackingId: this.trackingId,
       solutionArn: this.solutionArn,
-      solutionVersionArn: this.solutionVersionArn,
-      campaignArn: this.campaignArn,
     });
   }
 }
@@ -170,14 +128,14 @@ export function createDatasets(
   };
 }
 
-/** @internal The solution and, when training is on, its version and campaign. */
-export function createServing(
+/** @internal The solution (recipe and configuration; the training pipeline trains its versions). */
+export function createSolution(
   name: string,
   args: PersonalizeRecommenderArgs,
   datasets: Datasets,
   parent: pulumi.Resource,
-): { solution: Solution; version?: SolutionVersion; campaign?: Campaign } {
-  const solution = new Solution(
+): Solution {
+  return new Solution(
     `${name}-solution`,
     {
       region: args.region,
@@ -188,27 +146,4 @@ export function createServing(
     // CreateSolution needs the datasets; depending on them also deletes the solution first.
     { parent, dependsOn: [datasets.users, datasets.items, datasets.interactions] },
   );
-  if (args.trainSolution === false) return { solution };
-  const version = new SolutionVersion(
-    `${name}-solution-version`,
-    {
-      region: args.region,
-      roleArn: args.roleArn,
-      solutionArn: solution.arn,
-      wait: { pollIntervalMs: 60_000, timeoutMs: (args.trainingTimeoutMinutes ?? 480) * 60_000 },
-    },
-    { parent },
-  );
-  const campaign = new Campaign(
-    `${name}-campaign`,
-    {
-      region: args.region,
-      roleArn: args.roleArn,
-      solutionVersionArn: version.arn,
-      minProvisionedTps: args.minProvisionedTps ?? 1,
-      enableMetadataWithRecommendations: args.enableMetadataWithRecommendations ?? true,
-    },
-    { parent },
-  );
-  return { solution, version, campaign };
 }

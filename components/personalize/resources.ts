@@ -170,7 +170,11 @@ export interface SolutionArgs extends PersonalizeResourceArgs {
   readonly eventType?: pulumi.Input<string>;
 }
 
-/** A solution: recipe and configuration; training happens in a SolutionVersion. */
+/**
+ * A solution: recipe and configuration. Its versions are trained, and its campaign created, by the
+ * training pipeline (`training.ts`), not by `pulumi up`; deleting the solution deletes that
+ * campaign first.
+ */
 export class Solution extends PersonalizeResource {
   constructor(name: string, args: SolutionArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -183,70 +187,6 @@ export class Solution extends PersonalizeResource {
         performHPO: args.performHPO ?? false,
         performAutoTraining: args.performAutoTraining ?? false,
         eventType: args.eventType,
-      },
-      opts,
-    );
-  }
-}
-
-export interface SolutionVersionArgs extends PersonalizeResourceArgs {
-  /** ARN of the solution to train. */
-  readonly solutionArn: pulumi.Input<string>;
-  /**
-   * FULL trains from scratch; UPDATE refreshes a user-personalization model with new items.
-   * @default "FULL"
-   */
-  readonly trainingMode?: pulumi.Input<"FULL" | "UPDATE">;
-  /**
-   * Training takes hours: the create polls every 60 s for up to 8 h by default. A training that
-   * outlives the timeout keeps running and stays in the state; the next `pulumi up` waits again.
-   * @default { pollIntervalMs: 60_000, timeoutMs: 8 h }
-   */
-  readonly wait?: WaitOptions;
-}
-
-/** A trained model. Replacing it trains a new version before the campaign switches to it. */
-export class SolutionVersion extends PersonalizeResource {
-  constructor(name: string, args: SolutionVersionArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      "SolutionVersion",
-      name,
-      args,
-      { solutionArn: args.solutionArn, trainingMode: args.trainingMode ?? "FULL" },
-      opts,
-    );
-  }
-}
-
-export interface CampaignArgs extends PersonalizeResourceArgs {
-  /** ARN of the solution version to serve; changed in place with UpdateCampaign. */
-  readonly solutionVersionArn: pulumi.Input<string>;
-  /**
-   * Minimum provisioned transactions per second (billed whether used or not).
-   * @default 1
-   */
-  readonly minProvisionedTps?: pulumi.Input<number>;
-  /**
-   * Return item metadata columns from GetRecommendations (billed separately).
-   * @default false
-   */
-  readonly enableMetadataWithRecommendations?: pulumi.Input<boolean>;
-}
-
-/** A campaign serving real-time recommendations from a solution version. */
-export class Campaign extends PersonalizeResource {
-  declare public readonly solutionVersionArn: pulumi.Output<string>;
-  declare public readonly minProvisionedTPS: pulumi.Output<number>;
-
-  constructor(name: string, args: CampaignArgs, opts?: pulumi.CustomResourceOptions) {
-    super(
-      "Campaign",
-      name,
-      args,
-      {
-        solutionVersionArn: args.solutionVersionArn,
-        minProvisionedTPS: args.minProvisionedTps ?? 1,
-        enableMetadataWithRecommendations: args.enableMetadataWithRecommendations ?? false,
       },
       opts,
     );

@@ -1,6 +1,10 @@
 import { deployRoleArn } from "../../platform/config";
 import * as pulumi from "@pulumi/pulumi";
-import { PERSONALIZE_MODULE, PersonalizeRecommender } from "../../components/personalize";
+import {
+  PERSONALIZE_MODULE,
+  PersonalizeRecommender,
+  PersonalizeTraining,
+} from "../../components/personalize";
 import { RecommendationsApi } from "../../components/recommendations-api";
 import type { DomainInfra, HandlerWiring } from "../../components/wiring";
 import { datasetSchemas } from "./datasets";
@@ -57,21 +61,47 @@ export const recommendationsInfra: DomainInfra = (context) => {
       region: config.region,
       // Dynamic providers cannot use the account's aws.Provider: they assume its deploy role.
       roleArn: deployRoleArn(config, domain.accountAlias),
-      trainSolution: config.environment === "prod",
-      // The API reads each item's CONTENT_TYPE from the recommendation's metadata.
-      enableMetadataWithRecommendations: true,
     },
     { provider, transformations: protect ? [protectStateful] : [] },
   );
 
-  const api = personalize.campaignArn
+  // Prod trains and serves; dev only imports (it has no history to train on).
+  const training = new PersonalizeTraining(
+    `${domain.name}-training`,
+    {
+      physicalName: `mesh-${domain.name}`,
+      accountId: domain.accountId,
+      region: config.region,
+      datasetArns: {
+        users: personalize.usersDatasetArn,
+        items: personalize.itemsDatasetArn,
+        interactions: personalize.interactionsDatasetArn,
+      },
+      serving:
+        config.environment === "prod"
+          ? {
+              solutionArn: personalize.solutionArn,
+              campaignName: `mesh-${domain.name}-campaign`,
+              // The API reads each item's CONTENT_TYPE from the recommendation's metadata.
+              enableMetadataWithRecommendations: true,
+            }
+          : undefined,
+      alarmTopicArn,
+      protect,
+      tags,
+    },
+    { provider },
+  );
+
+  // The campaign exists once the first training has run; until then the API answers 5XX.
+  const api = training.campaignArn
     ? new RecommendationsApi(
         `${domain.name}-api`,
         {
           accountId: domain.accountId,
           region: config.region,
           physicalName: `mesh-${domain.name}-api`,
-          campaignArn: personalize.campaignArn,
+          campaignArn: training.campaignArn,
           alarmTopicArn,
           tags,
         },
@@ -129,7 +159,9 @@ export const recommendationsInfra: DomainInfra = (context) => {
     outputs: {
       datasetGroupArn: personalize.datasetGroupArn,
       eventTrackerArn: personalize.eventTrackerArn,
-      ...(personalize.campaignArn ? { campaignArn: personalize.campaignArn } : {}),
+      trainingStateMachineArn: training.stateMachineArn,
+      datasetsBucket: training.bucketName,
+      ...(training.campaignArn ? { campaignArn: training.campaignArn } : {}),
       ...(api ? { apiEndpoint: api.apiEndpoint, apiExecutionArn: api.executionArn } : {}),
     },
   };

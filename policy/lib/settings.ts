@@ -29,6 +29,23 @@ export const DEFAULT_WILDCARD_RESOURCE_ACTIONS = [
     action: "cloudwatch:PutMetricData",
     reason: "PutMetricData has no resource-level permissions (scope it with cloudwatch:namespace)",
   },
+  ...["GetSamplingRules", "GetSamplingTargets"].map((name) => ({
+    action: `xray:${name}`,
+    reason: `X-Ray ${name} has no resource-level permissions (Step Functions tracing, docs/personalize-training.md)`,
+  })),
+  ...[
+    "CreateLogDelivery",
+    "GetLogDelivery",
+    "UpdateLogDelivery",
+    "DeleteLogDelivery",
+    "ListLogDeliveries",
+    "PutResourcePolicy",
+    "DescribeResourcePolicies",
+    "DescribeLogGroups",
+  ].map((name) => ({
+    action: `logs:${name}`,
+    reason: `Vended log delivery (Step Functions logging) requires logs:${name} on Resource "*" (docs/personalize-training.md)`,
+  })),
 ] as const;
 
 const accountId = z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id");

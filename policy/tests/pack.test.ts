@@ -77,6 +77,7 @@ describe("the mesh-guardrails pack", () => {
       GlueRegistry: aws.glue.Registry,
       GlueSchema: aws.glue.Schema,
       GlueDatabase: aws.glue.CatalogDatabase,
+      StateMachine: aws.sfn.StateMachine,
       GlueJob: aws.glue.Job,
       GlueConnection: aws.glue.Connection,
       GlueSecurityConfiguration: aws.glue.SecurityConfiguration,

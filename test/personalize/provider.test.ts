@@ -1,39 +1,47 @@
 import { strict as assert } from "node:assert";
 import {
-  CreateCampaignCommand,
   CreateDatasetCommand,
   CreateDatasetGroupCommand,
   CreateEventTrackerCommand,
-  CreateSolutionVersionCommand,
+  CreateSchemaCommand,
+  CreateSolutionCommand,
   DeleteCampaignCommand,
   DeleteDatasetCommand,
   DeleteDatasetGroupCommand,
+  DeleteSolutionCommand,
   DescribeCampaignCommand,
   DescribeDatasetCommand,
   DescribeDatasetGroupCommand,
   DescribeEventTrackerCommand,
-  DescribeSolutionVersionCommand,
+  DescribeSchemaCommand,
+  DescribeSolutionCommand,
+  ListCampaignsCommand,
+  ListSchemasCommand,
+  ListSolutionsCommand,
+  ListSolutionVersionsCommand,
   PersonalizeClient,
+  PersonalizeServiceException,
   ResourceInUseException,
   ResourceNotFoundException,
   StopSolutionVersionCreationCommand,
-  UpdateCampaignCommand,
   UpdateDatasetCommand,
 } from "@aws-sdk/client-personalize";
 import * as pulumi from "@pulumi/pulumi";
 import { mockClient } from "aws-sdk-client-mock";
 import {
-  type CampaignInputs,
+  backoffDelay,
   type DatasetInputs,
   personalizeProvider,
   PersonalizeResourceError,
   type PersonalizeResourceType,
+  type SolutionInputs,
 } from "../../components/personalize/provider";
 
 const REGION = "eu-west-1";
 const ACCOUNT = "111122223333";
 const arn = (path: string) => `arn:aws:personalize:${REGION}:${ACCOUNT}:${path}`;
 const FAST = { pollIntervalMs: 1, timeoutMs: 2_000 };
+const DEPLOY_ROLE = `arn:aws:iam::${ACCOUNT}:role/mesh-deploy`;
 
 const notFound = () => new ResourceNotFoundException({ message: "not found", $metadata: {} });
 const inUse = () => new ResourceInUseException({ message: "in use", $metadata: {} });
@@ -51,14 +59,6 @@ function provider<T extends PersonalizeResourceType>(type: T, wait = FAST) {
   };
 }
 
-const campaign: CampaignInputs = {
-  region: REGION,
-  name: "recs-campaign",
-  solutionVersionArn: arn("solution/recs-solution/v1"),
-  minProvisionedTPS: 1,
-  enableMetadataWithRecommendations: true,
-};
-
 const dataset: DatasetInputs = {
   region: REGION,
   name: "recs-items-dataset",
@@ -66,6 +66,37 @@ const dataset: DatasetInputs = {
   schemaArn: arn("schema/recs-items-schema-0a1b2c3d"),
   datasetType: "Items",
 };
+
+const solution: SolutionInputs = {
+  region: REGION,
+  name: "recs-solution",
+  datasetGroupArn: arn("dataset-group/recs-dataset-group"),
+  recipeArn: "arn:aws:personalize:::recipe/aws-user-personalization-v2",
+  performHPO: false,
+  performAutoTraining: false,
+};
+const solutionArn = arn("solution/recs-solution");
+const describedSolution = (status: string) => ({
+  solution: {
+    status,
+    name: solution.name,
+    solutionArn,
+    datasetGroupArn: solution.datasetGroupArn,
+    recipeArn: solution.recipeArn,
+    performHPO: false,
+    performAutoTraining: false,
+  },
+});
+
+/** A service error as the SDK deserialises it from the wire: name, message, HTTP metadata. */
+function serviceError(name: string, httpStatusCode = 400) {
+  return new PersonalizeServiceException({
+    name,
+    $fault: "client",
+    message: `${name} from the service`,
+    $metadata: { httpStatusCode },
+  });
+}
 
 describe("Personalize dynamic providers", () => {
   const personalize = mockClient(PersonalizeClient);
@@ -75,14 +106,14 @@ describe("Personalize dynamic providers", () => {
   const sent = () => personalize.calls().map((call) => call.args[0].constructor.name);
 
   describe("create", () => {
-    it("creates, then describes until ACTIVE, and keeps the inputs and ARN as state", async () => {
+    it("creates, then describes until ACTIVE, and keeps the inputs, ARN and status as state", async () => {
       const groupArn = arn("dataset-group/recs-dataset-group");
       personalize.on(CreateDatasetGroupCommand).resolves({ datasetGroupArn: groupArn });
       personalize
         .on(DescribeDatasetGroupCommand)
         .resolvesOnce({ datasetGroup: { status: "CREATE PENDING" } })
         .resolvesOnce({ datasetGroup: { status: "CREATE IN_PROGRESS" } })
-        .resolves({ datasetGroup: { status: "ACTIVE" } });
+        .resolves({ datasetGroup: { status: "ACTIVE", name: "recs-dataset-group" } });
 
       const result = await provider("DatasetGroup").create({ region: REGION, name: "recs-dataset-group" });
 
@@ -97,7 +128,7 @@ describe("Personalize dynamic providers", () => {
       });
       assert.deepEqual(result, {
         id: groupArn,
-        outs: { region: REGION, name: "recs-dataset-group", arn: groupArn },
+        outs: { region: REGION, name: "recs-dataset-group", arn: groupArn, status: "ACTIVE" },
       });
     });
 
@@ -119,7 +150,7 @@ describe("Personalize dynamic providers", () => {
         schemaArn: dataset.schemaArn,
         datasetType: "Items",
       });
-      assert.deepEqual(result.outs, { ...dataset, arn: datasetArn, schemaArn: dataset.schemaArn });
+      assert.deepEqual(result.outs, { ...dataset, arn: datasetArn, status: "ACTIVE" });
     });
 
     it("tolerates a Describe that does not see the new resource yet", async () => {
@@ -134,51 +165,13 @@ describe("Personalize dynamic providers", () => {
       assert.equal(result.id, arn("dataset-group/g"));
     });
 
-    it("fails with the resource type, name, status and failure reason", async () => {
-      const versionArn = arn("solution/recs-solution/abc123");
-      personalize.on(CreateSolutionVersionCommand).resolves({ solutionVersionArn: versionArn });
+    it("fails with the resource type, name, status and failure reason, keeping the resource", async () => {
+      const groupArn = arn("dataset-group/g");
+      personalize.on(CreateDatasetGroupCommand).resolves({ datasetGroupArn: groupArn });
       personalize
-        .on(DescribeSolutionVersionCommand)
-        .resolvesOnce({ solutionVersion: { status: "CREATE IN_PROGRESS" } })
-        .resolves({
-          solutionVersion: {
-            status: "CREATE FAILED",
-            failureReason: "Insufficient data: at least 1000 interactions are required",
-          },
-        });
-
-      const create = provider("SolutionVersion").create({
-        region: REGION,
-        name: "recs-solution-version",
-        solutionArn: arn("solution/recs-solution"),
-        trainingMode: "FULL",
-      });
-
-      await assert.rejects(create, (error: unknown) => {
-        assert.ok(error instanceof PersonalizeResourceError);
-        assert.equal(
-          error.message,
-          `Personalize SolutionVersion recs-solution-version (${versionArn}) is CREATE FAILED: ` +
-            "Insufficient data: at least 1000 interactions are required",
-        );
-        // id and properties make Pulumi keep the failed resource in the state.
-        assert.equal(error.id, versionArn);
-        assert.deepEqual(error.properties, {
-          region: REGION,
-          name: "recs-solution-version",
-          solutionArn: arn("solution/recs-solution"),
-          trainingMode: "FULL",
-          arn: versionArn,
-        });
-        return true;
-      });
-    });
-
-    it("keeps the serialised provider in the state of a failed resource, so that it can be deleted", async () => {
-      personalize.on(CreateDatasetGroupCommand).resolves({ datasetGroupArn: arn("dataset-group/g") });
-      personalize.on(DescribeDatasetGroupCommand).resolves({
-        datasetGroup: { status: "CREATE FAILED", failureReason: "KMS key not accessible" },
-      });
+        .on(DescribeDatasetGroupCommand)
+        .resolvesOnce({ datasetGroup: { status: "CREATE IN_PROGRESS" } })
+        .resolves({ datasetGroup: { status: "CREATE FAILED", failureReason: "KMS key not accessible" } });
 
       await assert.rejects(
         provider("DatasetGroup").create({
@@ -186,14 +179,22 @@ describe("Personalize dynamic providers", () => {
           name: "g",
           __provider: "exports.handler = 1",
         } as never),
-        {
-          message: `Personalize DatasetGroup g (${arn("dataset-group/g")}) is CREATE FAILED: KMS key not accessible`,
-          properties: {
+        (error: unknown) => {
+          assert.ok(error instanceof PersonalizeResourceError);
+          assert.equal(
+            error.message,
+            `Personalize DatasetGroup g (${groupArn}) is CREATE FAILED: KMS key not accessible`,
+          );
+          // id and properties make Pulumi keep the failed resource; __provider lets it delete it.
+          assert.equal(error.id, groupArn);
+          assert.deepEqual(error.properties, {
             region: REGION,
             name: "g",
-            arn: arn("dataset-group/g"),
+            arn: groupArn,
+            status: "CREATE FAILED",
             __provider: "exports.handler = 1",
-          },
+          });
+          return true;
         },
       );
     });
@@ -212,18 +213,18 @@ describe("Personalize dynamic providers", () => {
         {
           name: "PersonalizeResourceError",
           message: `Personalize DatasetGroup slow (${arn("dataset-group/slow")}) did not become ACTIVE within 0 s (last status: CREATE IN_PROGRESS)`,
+          id: arn("dataset-group/slow"),
         },
       );
     });
 
     it("names the resource when the create call itself is refused", async () => {
-      personalize
-        .on(CreateDatasetGroupCommand)
-        .rejects(new Error("LimitExceededException: too many dataset groups"));
+      personalize.on(CreateDatasetGroupCommand).rejects(serviceError("LimitExceededException"));
 
       await assert.rejects(provider("DatasetGroup").create({ region: REGION, name: "recs-dataset-group" }), {
         message:
-          "Personalize DatasetGroup recs-dataset-group could not be created: Error: LimitExceededException: too many dataset groups",
+          "Personalize DatasetGroup recs-dataset-group could not be created: LimitExceededException: LimitExceededException from the service",
+        id: undefined,
       });
     });
 
@@ -244,146 +245,169 @@ describe("Personalize dynamic providers", () => {
 
       assert.equal(result.outs?.trackingId, "tid-123");
     });
+  });
 
-    it("sends the campaign's TPS and metadata setting with CreateCampaign", async () => {
-      personalize.on(CreateCampaignCommand).resolves({ campaignArn: arn("campaign/c") });
-      personalize.on(DescribeCampaignCommand).resolves({
-        campaign: {
-          status: "ACTIVE",
-          solutionVersionArn: campaign.solutionVersionArn,
-          minProvisionedTPS: 1,
-          campaignConfig: { enableMetadataWithRecommendations: true },
+  describe("create survives the failures of a real deployment", () => {
+    it("keeps waiting through the service's throttling", async () => {
+      personalize.on(CreateSolutionCommand).resolves({ solutionArn });
+      personalize
+        .on(DescribeSolutionCommand)
+        .rejectsOnce(serviceError("ThrottlingException"))
+        .rejectsOnce(serviceError("ThrottlingException"))
+        .rejectsOnce(serviceError("TooManyRequestsException", 429))
+        .resolves(describedSolution("ACTIVE"));
+
+      const result = await provider("Solution").create(solution);
+
+      assert.equal(result.id, solutionArn);
+      assert.equal(personalize.commandCalls(DescribeSolutionCommand).length, 4);
+    });
+
+    it("retries a throttled create call instead of failing the deployment", async () => {
+      personalize
+        .on(CreateSolutionCommand)
+        .rejectsOnce(serviceError("ThrottlingException"))
+        .resolves({ solutionArn });
+      personalize.on(DescribeSolutionCommand).resolves(describedSolution("ACTIVE"));
+
+      assert.equal((await provider("Solution").create(solution)).id, solutionArn);
+    });
+
+    it("reconnects with fresh credentials when they expire during a long wait, as often as they do", async () => {
+      personalize.on(CreateSolutionCommand).resolves({ solutionArn });
+      personalize
+        .on(DescribeSolutionCommand)
+        .resolvesOnce(describedSolution("CREATE IN_PROGRESS"))
+        .rejectsOnce(serviceError("ExpiredTokenException"))
+        .resolvesOnce(describedSolution("CREATE IN_PROGRESS"))
+        .rejectsOnce(serviceError("ExpiredTokenException"))
+        .resolves(describedSolution("ACTIVE"));
+
+      const result = await provider("Solution").create({ ...solution, roleArn: DEPLOY_ROLE });
+
+      assert.equal(result.id, solutionArn);
+      // Each expiry is followed by a call on a new client, which fetches new credentials.
+      const clients = personalize.send.getCalls().map((call) => call.thisValue as PersonalizeClient);
+      assert.equal(new Set(clients).size, 3);
+      assert.equal(result.outs?.roleArn, DEPLOY_ROLE);
+    });
+
+    for (const failure of ["ExpiredTokenException", "AccessDeniedException"]) {
+      it(`keeps the created resource in the state when the wait ends on ${failure}`, async () => {
+        personalize.on(CreateSolutionCommand).resolves({ solutionArn });
+        personalize
+          .on(DescribeSolutionCommand)
+          .resolvesOnce(describedSolution("CREATE IN_PROGRESS"))
+          .rejects(serviceError(failure, 403));
+
+        await assert.rejects(provider("Solution").create(solution), (error: unknown) => {
+          assert.ok(error instanceof PersonalizeResourceError);
+          assert.equal(
+            error.message,
+            `Personalize Solution recs-solution (${solutionArn}) could not be followed: ${failure}: ${failure} from the service`,
+          );
+          assert.equal(error.id, solutionArn);
+          // Not a failure status: the next `pulumi up` waits again instead of replacing it.
+          assert.deepEqual(error.properties, { ...solution, arn: solutionArn, status: "UNKNOWN" });
+          return true;
+        });
+        assert.equal(personalize.commandCalls(CreateSolutionCommand).length, 1);
+      });
+    }
+
+    it("adopts a resource of the same name and inputs (a create whose answer was lost)", async () => {
+      personalize.on(CreateSolutionCommand).rejects(serviceError("ResourceAlreadyExistsException"));
+      personalize
+        .on(ListSolutionsCommand)
+        .resolvesOnce({
+          solutions: [{ name: "other", solutionArn: arn("solution/other") }],
+          nextToken: "page-2",
+        })
+        .resolves({ solutions: [{ name: "recs-solution", solutionArn }] });
+      personalize
+        .on(DescribeSolutionCommand)
+        .resolvesOnce(describedSolution("CREATE IN_PROGRESS"))
+        .resolves(describedSolution("ACTIVE"));
+
+      const result = await provider("Solution").create(solution);
+
+      assert.deepEqual(result, {
+        id: solutionArn,
+        outs: { ...solution, arn: solutionArn, status: "ACTIVE" },
+      });
+      // The second page was read: the paginator follows nextToken.
+      assert.equal(personalize.commandCalls(ListSolutionsCommand).length, 2);
+      assert.equal(personalize.commandCalls(CreateSolutionCommand).length, 1);
+    });
+
+    it("refuses to adopt a resource of the same name with other inputs, naming them", async () => {
+      personalize.on(CreateSolutionCommand).rejects(serviceError("ResourceAlreadyExistsException"));
+      personalize.on(ListSolutionsCommand).resolves({ solutions: [{ name: "recs-solution", solutionArn }] });
+      personalize.on(DescribeSolutionCommand).resolves({
+        solution: { ...describedSolution("ACTIVE").solution, performHPO: true },
+      });
+
+      await assert.rejects(provider("Solution").create(solution), {
+        name: "PersonalizeResourceError",
+        message:
+          `Personalize Solution recs-solution could not be created: it already exists as ${solutionArn} ` +
+          "with other inputs (performHPO is true, the program has false); import it, delete it or rename it",
+        id: undefined,
+      });
+    });
+
+    it("adopts a schema whose JSON the service reformatted", async () => {
+      const schemaArn = arn("schema/recs-items-schema-0a1b2c3d");
+      const schema = '{"type":"record","name":"Items","fields":[]}';
+      personalize.on(CreateSchemaCommand).rejects(serviceError("ResourceAlreadyExistsException"));
+      personalize
+        .on(ListSchemasCommand)
+        .resolves({ schemas: [{ name: "recs-items-schema-0a1b2c3d", schemaArn }] });
+      personalize.on(DescribeSchemaCommand).resolves({
+        schema: {
+          name: "recs-items-schema-0a1b2c3d",
+          schemaArn,
+          schema: JSON.stringify(JSON.parse(schema), null, 2),
         },
       });
 
-      await provider("Campaign").create(campaign);
-
-      assert.deepEqual(personalize.commandCalls(CreateCampaignCommand)[0]!.args[0].input, {
-        name: "recs-campaign",
-        solutionVersionArn: campaign.solutionVersionArn,
-        minProvisionedTPS: 1,
-        campaignConfig: { enableMetadataWithRecommendations: true },
+      const result = await provider("Schema").create({
+        region: REGION,
+        name: "recs-items-schema-0a1b2c3d",
+        schema,
       });
+
+      assert.equal(result.id, schemaArn);
+      assert.equal(result.outs?.schema, schema);
     });
   });
 
   describe("update", () => {
-    it("updates a campaign in place and waits until it serves the new version", async () => {
-      const campaignArn = arn("campaign/recs-campaign");
-      const v2 = arn("solution/recs-solution/v2");
-      personalize.on(UpdateCampaignCommand).resolves({ campaignArn });
-      personalize
-        .on(DescribeCampaignCommand)
-        .resolvesOnce({
-          campaign: {
-            status: "ACTIVE",
-            solutionVersionArn: campaign.solutionVersionArn,
-            minProvisionedTPS: 1,
-            latestCampaignUpdate: { status: "CREATE PENDING" },
-          },
-        })
-        .resolvesOnce({
-          campaign: {
-            status: "ACTIVE",
-            solutionVersionArn: campaign.solutionVersionArn,
-            minProvisionedTPS: 1,
-            latestCampaignUpdate: { status: "CREATE IN_PROGRESS" },
-          },
-        })
-        .resolves({
-          campaign: {
-            status: "ACTIVE",
-            solutionVersionArn: v2,
-            minProvisionedTPS: 5,
-            campaignConfig: { enableMetadataWithRecommendations: true },
-            latestCampaignUpdate: { status: "ACTIVE" },
-          },
-        });
-
-      const result = await provider("Campaign").update(
-        campaignArn,
-        { ...campaign, arn: campaignArn },
-        { ...campaign, solutionVersionArn: v2, minProvisionedTPS: 5 },
-      );
-
-      assert.deepEqual(personalize.commandCalls(UpdateCampaignCommand)[0]!.args[0].input, {
-        campaignArn,
-        solutionVersionArn: v2,
-        minProvisionedTPS: 5,
-        campaignConfig: { enableMetadataWithRecommendations: true },
-      });
-      assert.equal(personalize.commandCalls(DescribeCampaignCommand).length, 3);
-      assert.deepEqual(result.outs, {
-        ...campaign,
-        solutionVersionArn: v2,
-        minProvisionedTPS: 5,
-        arn: campaignArn,
-      });
+    const datasetArn = arn("dataset/recs-dataset-group/ITEMS");
+    const newSchema = arn("schema/recs-items-schema-9f8e7d6c");
+    const described = (schemaArn: string, update?: object) => ({
+      dataset: {
+        status: "ACTIVE",
+        name: dataset.name,
+        datasetArn,
+        datasetGroupArn: dataset.datasetGroupArn,
+        datasetType: "ITEMS",
+        schemaArn,
+        ...(update ? { latestDatasetUpdate: update } : {}),
+      },
     });
 
-    it("fails with the failure reason when the campaign update fails", async () => {
-      const campaignArn = arn("campaign/recs-campaign");
-      personalize.on(UpdateCampaignCommand).resolves({ campaignArn });
-      personalize.on(DescribeCampaignCommand).resolves({
-        campaign: {
-          status: "ACTIVE",
-          solutionVersionArn: campaign.solutionVersionArn,
-          minProvisionedTPS: 1,
-          latestCampaignUpdate: { status: "CREATE FAILED", failureReason: "Solution version is not ACTIVE" },
-        },
-      });
-
-      await assert.rejects(
-        provider("Campaign").update(
-          campaignArn,
-          { ...campaign, arn: campaignArn },
-          { ...campaign, solutionVersionArn: arn("solution/recs-solution/v3") },
-        ),
-        {
-          message: `Personalize Campaign recs-campaign (${campaignArn}) is CREATE FAILED: Solution version is not ACTIVE`,
-        },
-      );
-    });
-
-    it("only waits when nothing updatable changed (a create that failed or timed out)", async () => {
-      const campaignArn = arn("campaign/recs-campaign");
-      personalize
-        .on(DescribeCampaignCommand)
-        .resolvesOnce({ campaign: { status: "CREATE IN_PROGRESS" } })
-        .resolves({
-          campaign: {
-            status: "ACTIVE",
-            solutionVersionArn: campaign.solutionVersionArn,
-            minProvisionedTPS: 1,
-            campaignConfig: { enableMetadataWithRecommendations: true },
-          },
-        });
-
-      await provider("Campaign").update(campaignArn, { ...campaign, arn: campaignArn }, campaign);
-
-      assert.deepEqual(sent(), ["DescribeCampaignCommand", "DescribeCampaignCommand"]);
-    });
-
-    it("switches a dataset to a new schema with UpdateDataset", async () => {
-      const datasetArn = arn("dataset/recs-dataset-group/ITEMS");
-      const newSchema = arn("schema/recs-items-schema-9f8e7d6c");
+    it("switches a dataset to a new schema with UpdateDataset and waits until it has it", async () => {
       personalize.on(UpdateDatasetCommand).resolves({ datasetArn });
       personalize
         .on(DescribeDatasetCommand)
-        .resolvesOnce({
-          dataset: {
-            status: "ACTIVE",
-            schemaArn: dataset.schemaArn,
-            latestDatasetUpdate: { status: "UPDATE IN_PROGRESS" },
-          },
-        })
-        .resolves({
-          dataset: { status: "ACTIVE", schemaArn: newSchema, latestDatasetUpdate: { status: "ACTIVE" } },
-        });
+        .resolvesOnce(described(dataset.schemaArn))
+        .resolvesOnce(described(dataset.schemaArn, { schemaArn: newSchema, status: "UPDATE IN_PROGRESS" }))
+        .resolves(described(newSchema, { schemaArn: newSchema, status: "ACTIVE" }));
 
       const result = await provider("Dataset").update(
         datasetArn,
-        { ...dataset, arn: datasetArn },
+        { ...dataset, arn: datasetArn, status: "ACTIVE" },
         { ...dataset, schemaArn: newSchema },
       );
 
@@ -391,7 +415,85 @@ describe("Personalize dynamic providers", () => {
         datasetArn,
         schemaArn: newSchema,
       });
-      assert.equal(result.outs?.schemaArn, newSchema);
+      assert.deepEqual(result.outs, { ...dataset, schemaArn: newSchema, arn: datasetArn, status: "ACTIVE" });
+    });
+
+    it("only waits when nothing updatable changed (a create that did not settle)", async () => {
+      personalize
+        .on(DescribeDatasetCommand)
+        .resolvesOnce({ dataset: { status: "CREATE IN_PROGRESS", schemaArn: dataset.schemaArn } })
+        .resolves(described(dataset.schemaArn));
+
+      await provider("Dataset").update(
+        datasetArn,
+        { ...dataset, arn: datasetArn, status: "UNKNOWN" },
+        dataset,
+      );
+
+      assert.deepEqual(sent(), ["DescribeDatasetCommand", "DescribeDatasetCommand"]);
+    });
+
+    it("leaves a failed update retryable: the state keeps the old schema, the next up sends it again", async () => {
+      const failed = { schemaArn: newSchema, status: "CREATE FAILED", failureReason: "Incompatible schema" };
+      personalize.on(UpdateDatasetCommand).resolves({ datasetArn });
+      personalize
+        .on(DescribeDatasetCommand)
+        .resolvesOnce(described(dataset.schemaArn))
+        .resolves(described(dataset.schemaArn, { ...failed, creationDateTime: new Date(1_000) }));
+      const olds = { ...dataset, arn: datasetArn, status: "ACTIVE" };
+      const news = { ...dataset, schemaArn: newSchema };
+
+      const error = await provider("Dataset")
+        .update(datasetArn, olds, news)
+        .then(
+          () => assert.fail("the update should fail"),
+          (e: PersonalizeResourceError) => e,
+        );
+
+      assert.equal(
+        error.message,
+        `Personalize Dataset recs-items-dataset (${datasetArn}) is UPDATE FAILED: Incompatible schema`,
+      );
+      const recorded = error.properties as typeof olds;
+      assert.deepEqual(recorded, { ...olds, status: "UPDATE FAILED" });
+      assert.deepEqual(await provider("Dataset").diff(datasetArn, recorded, news), {
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
+
+      // The retry: the first Describe still shows the failed update it supersedes.
+      personalize.reset();
+      personalize.on(UpdateDatasetCommand).resolves({ datasetArn });
+      personalize
+        .on(DescribeDatasetCommand)
+        .resolvesOnce(described(dataset.schemaArn, { ...failed, creationDateTime: new Date(1_000) }))
+        .resolvesOnce(described(dataset.schemaArn, { ...failed, creationDateTime: new Date(1_000) }))
+        .resolves(
+          described(newSchema, { schemaArn: newSchema, status: "ACTIVE", creationDateTime: new Date(2_000) }),
+        );
+
+      const retried = await provider("Dataset").update(datasetArn, recorded, news);
+
+      assert.equal(personalize.commandCalls(UpdateDatasetCommand).length, 1);
+      assert.equal(retried.outs?.schemaArn, newSchema);
+      assert.equal(retried.outs?.status, "ACTIVE");
+    });
+
+    it("records a changed roleArn without calling the service to change anything", async () => {
+      const olds = { ...dataset, roleArn: arn("role/old"), arn: datasetArn, status: "ACTIVE" };
+      const news = { ...dataset, roleArn: DEPLOY_ROLE };
+      personalize.on(DescribeDatasetCommand).resolves(described(dataset.schemaArn));
+
+      assert.deepEqual(await provider("Dataset").diff(datasetArn, olds, news), {
+        changes: true,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
+      const result = await provider("Dataset").update(datasetArn, olds, news);
+
+      assert.equal(result.outs?.roleArn, DEPLOY_ROLE);
+      assert.deepEqual(sent(), ["DescribeDatasetCommand", "DescribeDatasetCommand"]);
     });
   });
 
@@ -405,7 +507,7 @@ describe("Personalize dynamic providers", () => {
         .resolvesOnce({ dataset: { status: "DELETE IN_PROGRESS" } })
         .rejects(notFound());
 
-      await provider("Dataset").delete(datasetArn, { ...dataset, arn: datasetArn });
+      await provider("Dataset").delete(datasetArn, { ...dataset, arn: datasetArn, status: "ACTIVE" });
 
       assert.deepEqual(sent(), [
         "DeleteDatasetCommand",
@@ -415,109 +517,135 @@ describe("Personalize dynamic providers", () => {
       ]);
     });
 
-    it("retries while the resource is still in use by a dependent being deleted", async () => {
+    it("retries while the resource is in use, and through throttling", async () => {
       const groupArn = arn("dataset-group/recs-dataset-group");
-      personalize.on(DeleteDatasetGroupCommand).rejectsOnce(inUse()).rejectsOnce(inUse()).resolves({});
-      personalize.on(DescribeDatasetGroupCommand).rejects(notFound());
+      personalize
+        .on(DeleteDatasetGroupCommand)
+        .rejectsOnce(inUse())
+        .rejectsOnce(serviceError("ThrottlingException"))
+        .resolves({});
+      personalize
+        .on(DescribeDatasetGroupCommand)
+        .rejectsOnce(serviceError("ThrottlingException"))
+        .rejects(notFound());
 
       await provider("DatasetGroup").delete(groupArn, {
         region: REGION,
         name: "recs-dataset-group",
         arn: groupArn,
+        status: "ACTIVE",
       });
 
       assert.equal(personalize.commandCalls(DeleteDatasetGroupCommand).length, 3);
+      assert.equal(personalize.commandCalls(DescribeDatasetGroupCommand).length, 2);
     });
 
     it("treats a resource that is already gone as deleted", async () => {
-      const campaignArn = arn("campaign/recs-campaign");
-      personalize.on(DeleteCampaignCommand).rejects(notFound());
+      const groupArn = arn("dataset-group/g");
+      personalize.on(DeleteDatasetGroupCommand).rejects(notFound());
 
-      await provider("Campaign").delete(campaignArn, { ...campaign, arn: campaignArn });
+      await provider("DatasetGroup").delete(groupArn, {
+        region: REGION,
+        name: "g",
+        arn: groupArn,
+        status: "ACTIVE",
+      });
 
-      assert.deepEqual(sent(), ["DeleteCampaignCommand"]);
+      assert.deepEqual(sent(), ["DeleteDatasetGroupCommand"]);
     });
 
     it("fails naming the resource when it is not gone in time", async () => {
-      const campaignArn = arn("campaign/recs-campaign");
-      personalize.on(DeleteCampaignCommand).resolves({});
-      personalize.on(DescribeCampaignCommand).resolves({ campaign: { status: "DELETE IN_PROGRESS" } });
+      const groupArn = arn("dataset-group/g");
+      personalize.on(DeleteDatasetGroupCommand).resolves({});
+      personalize
+        .on(DescribeDatasetGroupCommand)
+        .resolves({ datasetGroup: { status: "DELETE IN_PROGRESS" } });
 
       await assert.rejects(
-        provider("Campaign", { pollIntervalMs: 1, timeoutMs: 20 }).delete(campaignArn, {
-          ...campaign,
-          arn: campaignArn,
+        provider("DatasetGroup", { pollIntervalMs: 1, timeoutMs: 20 }).delete(groupArn, {
+          region: REGION,
+          name: "g",
+          arn: groupArn,
+          status: "ACTIVE",
         }),
-        { message: `Personalize Campaign recs-campaign (${campaignArn}) was not deleted within 0 s` },
+        { message: `Personalize DatasetGroup g (${groupArn}) was not deleted within 0 s` },
       );
     });
 
-    it("stops a solution version still training, and leaves a trained one to its solution", async () => {
-      const versionArn = arn("solution/recs-solution/abc123");
-      const state = {
-        region: REGION,
-        name: "recs-solution-version",
-        solutionArn: arn("solution/recs-solution"),
-        trainingMode: "FULL" as const,
-        arn: versionArn,
-      };
-      personalize.on(StopSolutionVersionCreationCommand).resolves({});
+    it("deletes the campaigns serving a solution and stops its trainings before deleting it", async () => {
+      const campaignArn = arn("campaign/recs-campaign");
+      const training = arn("solution/recs-solution/9f8e7d6c");
+      personalize.on(ListCampaignsCommand).resolves({ campaigns: [{ name: "recs-campaign", campaignArn }] });
+      personalize.on(ListSolutionVersionsCommand).resolves({
+        solutionVersions: [
+          { solutionVersionArn: arn("solution/recs-solution/0a1b2c3d"), status: "ACTIVE" },
+          { solutionVersionArn: training, status: "CREATE IN_PROGRESS" },
+        ],
+      });
+      personalize.on(DeleteCampaignCommand).resolves({});
       personalize
-        .on(DescribeSolutionVersionCommand)
-        .resolvesOnce({ solutionVersion: { status: "CREATE IN_PROGRESS" } })
-        .resolves({ solutionVersion: { status: "ACTIVE" } });
+        .on(DescribeCampaignCommand)
+        .resolvesOnce({ campaign: { status: "DELETE IN_PROGRESS" } })
+        .rejects(notFound());
+      personalize.on(StopSolutionVersionCreationCommand).resolves({});
+      // The stopped training holds the solution a moment longer.
+      personalize.on(DeleteSolutionCommand).rejectsOnce(inUse()).resolves({});
+      personalize.on(DescribeSolutionCommand).rejects(notFound());
 
-      await provider("SolutionVersion").delete(versionArn, state);
-      await provider("SolutionVersion").delete(versionArn, state);
+      await provider("Solution").delete(solutionArn, { ...solution, arn: solutionArn, status: "ACTIVE" });
 
-      assert.deepEqual(personalize.commandCalls(StopSolutionVersionCreationCommand).length, 1);
+      assert.deepEqual(sent(), [
+        "ListCampaignsCommand",
+        "ListSolutionVersionsCommand",
+        "DeleteCampaignCommand",
+        "DescribeCampaignCommand",
+        "DescribeCampaignCommand",
+        "StopSolutionVersionCreationCommand",
+        "DeleteSolutionCommand",
+        "DeleteSolutionCommand",
+        "DescribeSolutionCommand",
+      ]);
+      assert.equal(personalize.commandCalls(ListCampaignsCommand)[0]!.args[0].input.solutionArn, solutionArn);
+      assert.deepEqual(personalize.commandCalls(StopSolutionVersionCreationCommand)[0]!.args[0].input, {
+        solutionVersionArn: training,
+      });
     });
   });
 
   describe("diff", () => {
+    const state = { ...dataset, arn: "id", status: "ACTIVE" };
+
     it("reports no changes for equal inputs", async () => {
-      const result = await provider("Campaign").diff("id", { ...campaign, arn: "id" }, campaign);
-      assert.deepEqual(result, { changes: false, replaces: [], deleteBeforeReplace: false });
-    });
-
-    it("updates a campaign's solution version and TPS in place", async () => {
-      const result = await provider("Campaign").diff(
-        "id",
-        { ...campaign, arn: "id" },
-        { ...campaign, solutionVersionArn: arn("solution/recs-solution/v2"), minProvisionedTPS: 3 },
-      );
-      assert.deepEqual(result, { changes: true, replaces: [], deleteBeforeReplace: false });
-    });
-
-    it("replaces a renamed campaign without deleting first, since the names differ", async () => {
-      const result = await provider("Campaign").diff(
-        "id",
-        { ...campaign, arn: "id" },
-        { ...campaign, name: "other" },
-      );
-      assert.deepEqual(result, { changes: true, replaces: ["name"], deleteBeforeReplace: false });
+      assert.deepEqual(await provider("Dataset").diff("id", state, dataset), {
+        changes: false,
+        replaces: [],
+        deleteBeforeReplace: false,
+      });
     });
 
     it("replaces a dataset moved to another dataset group, deleting first because the name stays", async () => {
-      const result = await provider("Dataset").diff(
-        "id",
-        { ...dataset, arn: "id" },
-        { ...dataset, datasetGroupArn: arn("dataset-group/other") },
-      );
+      const result = await provider("Dataset").diff("id", state, {
+        ...dataset,
+        datasetGroupArn: arn("dataset-group/other"),
+      });
       assert.deepEqual(result, { changes: true, replaces: ["datasetGroupArn"], deleteBeforeReplace: true });
     });
 
+    it("replaces a renamed resource without deleting first, since the names differ", async () => {
+      const result = await provider("Dataset").diff("id", state, { ...dataset, name: "other" });
+      assert.deepEqual(result, { changes: true, replaces: ["name"], deleteBeforeReplace: false });
+    });
+
     it("keeps a dataset whose schema changes", async () => {
-      const result = await provider("Dataset").diff(
-        "id",
-        { ...dataset, arn: "id" },
-        { ...dataset, schemaArn: arn("schema/recs-items-schema-9f8e7d6c") },
-      );
+      const result = await provider("Dataset").diff("id", state, {
+        ...dataset,
+        schemaArn: arn("schema/recs-items-schema-9f8e7d6c"),
+      });
       assert.deepEqual(result, { changes: true, replaces: [], deleteBeforeReplace: false });
     });
 
     it("replaces a schema whose definition changes", async () => {
-      const olds = { region: REGION, name: "s-1", schema: "{}", arn: "id" };
+      const olds = { region: REGION, name: "s-1", schema: "{}", arn: "id", status: "ACTIVE" };
       assert.deepEqual(await provider("Schema").diff("id", olds, { ...olds, schema: '{"a":1}' }), {
         changes: true,
         replaces: ["schema"],
@@ -525,80 +653,92 @@ describe("Personalize dynamic providers", () => {
       });
       assert.deepEqual(
         await provider("Schema").diff("id", olds, { ...olds, name: "s-2", schema: '{"a":1}' }),
-        {
-          changes: true,
-          replaces: ["name", "schema"],
-          deleteBeforeReplace: false,
-        },
+        { changes: true, replaces: ["name", "schema"], deleteBeforeReplace: false },
       );
     });
 
     it("replaces a solution on any change, and a region change replaces everything", async () => {
-      const solution = {
-        region: REGION,
-        name: "recs-solution",
-        datasetGroupArn: arn("dataset-group/g"),
-        recipeArn: "arn:aws:personalize:::recipe/aws-user-personalization-v2",
-        performHPO: false,
-        performAutoTraining: false,
-      };
+      const olds = { ...solution, arn: "id", status: "ACTIVE" };
       assert.deepEqual(
-        (await provider("Solution").diff("id", { ...solution, arn: "id" }, { ...solution, performHPO: true }))
-          .replaces,
+        (await provider("Solution").diff("id", olds, { ...solution, performHPO: true })).replaces,
         ["performHPO"],
       );
       assert.deepEqual(
-        (
-          await provider("Campaign").diff(
-            "id",
-            { ...campaign, arn: "id" },
-            { ...campaign, region: "us-east-1" },
-          )
-        ).replaces,
+        (await provider("Dataset").diff("id", state, { ...dataset, region: "us-east-1" })).replaces,
         ["region"],
       );
     });
 
-    it("trains a new solution version before the old one goes (no delete first)", async () => {
-      const olds = {
-        region: REGION,
-        name: "v",
-        solutionArn: arn("solution/a"),
-        trainingMode: "FULL" as const,
-        arn: "id",
-      };
-      assert.deepEqual(
-        await provider("SolutionVersion").diff("id", olds, { ...olds, trainingMode: "UPDATE" }),
-        {
-          changes: true,
-          replaces: ["trainingMode"],
-          deleteBeforeReplace: false,
-        },
-      );
+    it("replaces a resource that refresh found failed, deleting it first", async () => {
+      const failed = { ...solution, arn: "id", status: "CREATE FAILED", failureReason: "no data" };
+      assert.deepEqual(await provider("Solution").diff("id", failed, solution), {
+        changes: true,
+        replaces: ["status"],
+        deleteBeforeReplace: true,
+      });
     });
   });
 
-  describe("read and check", () => {
+  describe("read", () => {
+    const datasetArn = arn("dataset/recs-dataset-group/ITEMS");
+
     it("refreshes drift-prone values and reports a deleted resource as gone", async () => {
-      const campaignArn = arn("campaign/recs-campaign");
+      const drifted = arn("schema/changed-by-hand");
       personalize
-        .on(DescribeCampaignCommand)
+        .on(DescribeDatasetCommand)
         .resolvesOnce({
-          campaign: {
+          dataset: {
             status: "ACTIVE",
-            solutionVersionArn: campaign.solutionVersionArn,
-            minProvisionedTPS: 10,
-            campaignConfig: { enableMetadataWithRecommendations: true },
+            name: dataset.name,
+            datasetGroupArn: dataset.datasetGroupArn,
+            datasetType: "ITEMS",
+            schemaArn: drifted,
           },
         })
         .rejects(notFound());
+      const state = { ...dataset, roleArn: DEPLOY_ROLE, arn: datasetArn, status: "ACTIVE" };
 
-      const read = await provider("Campaign").read(campaignArn, { ...campaign, arn: campaignArn });
-      assert.deepEqual(read, {
-        id: campaignArn,
-        props: { ...campaign, minProvisionedTPS: 10, arn: campaignArn },
+      const read = await provider("Dataset").read(datasetArn, state);
+
+      assert.deepEqual(read.props, { ...state, schemaArn: drifted });
+      assert.deepEqual(read.inputs, { ...dataset, roleArn: DEPLOY_ROLE, schemaArn: drifted });
+      assert.deepEqual(await provider("Dataset").read(datasetArn, state), {});
+    });
+
+    it("reports a failed resource as failed, with the service's reason", async () => {
+      const groupArn = arn("dataset-group/g");
+      personalize.on(DescribeDatasetGroupCommand).resolves({
+        datasetGroup: { name: "g", status: "CREATE FAILED", failureReason: "KMS key not accessible" },
       });
-      assert.deepEqual(await provider("Campaign").read(campaignArn, { ...campaign, arn: campaignArn }), {});
+
+      const read = await provider("DatasetGroup").read(groupArn, {
+        region: REGION,
+        name: "g",
+        arn: groupArn,
+        status: "ACTIVE",
+      });
+
+      assert.deepEqual(read.props, {
+        region: REGION,
+        name: "g",
+        arn: groupArn,
+        status: "CREATE FAILED",
+        failureReason: "KMS key not accessible",
+      });
+    });
+
+    it("imports from the ARN alone: region from the ARN, inputs from Describe", async () => {
+      personalize
+        .on(DescribeSolutionCommand)
+        .resolves({ solution: { ...describedSolution("ACTIVE").solution, eventType: "play" } });
+
+      const read = await provider("Solution").read(solutionArn);
+
+      assert.deepEqual(read, {
+        id: solutionArn,
+        props: { ...solution, eventType: "play", arn: solutionArn, status: "ACTIVE" },
+        inputs: { ...solution, eventType: "play" },
+      });
     });
 
     it("rejects names Personalize would refuse", async () => {
@@ -609,11 +749,20 @@ describe("Personalize dynamic providers", () => {
     });
   });
 
+  describe("backoff", () => {
+    it("doubles from the base up to the cap, drawing from the upper half of each step", () => {
+      const highest = [0, 1, 2, 3, 4, 5].map((attempt) => backoffDelay(attempt, 1_000, 10_000, () => 1));
+      const lowest = [0, 1, 2, 3, 4, 5].map((attempt) => backoffDelay(attempt, 1_000, 10_000, () => 0));
+      assert.deepEqual(highest, [1_000, 2_000, 4_000, 8_000, 10_000, 10_000]);
+      assert.deepEqual(lowest, [500, 1_000, 2_000, 4_000, 5_000, 5_000]);
+    });
+  });
+
   describe("serialisation", () => {
     it("serialises to a small closure that still works when loaded the way the provider host does", async () => {
       const p = personalizeProvider("DatasetGroup", FAST);
       const { text } = await pulumi.runtime.serializeFunction(() => p, { allowSecrets: true });
-      assert.ok(text.length < 20_000, `serialised provider is ${text.length} characters`);
+      assert.ok(text.length < 40_000, `serialised provider is ${text.length} characters`);
       assert.doesNotMatch(text, /PersonalizeClient\.prototype|smithy/);
 
       // The dynamic provider host loads `__provider` with require-from-string.

@@ -78,7 +78,6 @@ async function construct(args: PersonalizeRecommenderArgs) {
     recommender.usersDatasetArn,
     recommender.itemsDatasetArn,
     recommender.interactionsDatasetArn,
-    ...(recommender.campaignArn ? [recommender.campaignArn] : []),
   ];
   await Promise.all(outputs.map(promiseOf));
   const urns = await Promise.all(children.map((child) => promiseOf(child.urn)));
@@ -96,12 +95,11 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     world = await construct({ schemas: SCHEMAS, region: REGION });
   });
 
-  it("creates the dataset group, three schemas and datasets, tracker, solution, version and campaign", () => {
+  it("creates the dataset group, three schemas and datasets, tracker and solution: no training in `up`", () => {
     assert.deepEqual(
       world.registered.map((r) => `${r.type} ${r.name}`).sort(),
       [
         "mesh:recommendations:Personalize recs",
-        `${DYNAMIC}Campaign recs-campaign`,
         `${DYNAMIC}Dataset recs-interactions-dataset`,
         `${DYNAMIC}Dataset recs-items-dataset`,
         `${DYNAMIC}Dataset recs-users-dataset`,
@@ -111,13 +109,12 @@ describe("PersonalizeRecommender under the mock runtime", () => {
         `${DYNAMIC}Schema recs-items-schema`,
         `${DYNAMIC}Schema recs-users-schema`,
         `${DYNAMIC}Solution recs-solution`,
-        `${DYNAMIC}SolutionVersion recs-solution-version`,
       ].sort(),
     );
   });
 
   it("parents every child to the component", () => {
-    assert.equal(world.urns.length, 11);
+    assert.equal(world.urns.length, 9);
     for (const urn of world.urns) {
       assert.match(urn, /::mesh:recommendations:Personalize\$pulumi-nodejs:dynamic\/personalize:\w+::recs-/);
     }
@@ -133,11 +130,6 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     assert.equal(world.named("recs-interactions-dataset").inputs.datasetType, "Interactions");
     assert.equal(world.named("recs-event-tracker").inputs.datasetGroupArn, group);
     assert.equal(world.named("recs-solution").inputs.datasetGroupArn, group);
-    assert.equal(world.named("recs-solution-version").inputs.solutionArn, arnOf("Solution", "recs-solution"));
-    assert.equal(
-      world.named("recs-campaign").inputs.solutionVersionArn,
-      arnOf("SolutionVersion", "recs-solution-version"),
-    );
   });
 
   it("creates the schemas it is handed, named after their content", () => {
@@ -153,17 +145,12 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     }
   });
 
-  it("uses the default recipe without automatic training, and a 1 TPS campaign with item metadata", () => {
+  it("uses the default recipe without automatic training", () => {
     const { inputs: solution } = world.named("recs-solution");
     assert.equal(solution.recipeArn, DEFAULT_RECIPE_ARN);
     assert.equal(solution.recipeArn, "arn:aws:personalize:::recipe/aws-user-personalization-v2");
     assert.equal(solution.performAutoTraining, false);
     assert.equal(solution.performHPO, false);
-    const { inputs: campaign } = world.named("recs-campaign");
-    assert.equal(campaign.minProvisionedTPS, 1);
-    assert.equal(campaign.enableMetadataWithRecommendations, true);
-    assert.equal(campaign.region, REGION);
-    assert.equal(campaign.name, "recs-campaign");
   });
 
   it("carries a small serialised provider on every dynamic resource", () => {
@@ -171,7 +158,7 @@ describe("PersonalizeRecommender under the mock runtime", () => {
       const provider = resource.inputs.__provider;
       assert.equal(typeof provider, "string", resource.name);
       assert.match(provider, /^exports\.handler = /);
-      assert.ok(provider.length < 20_000, `${resource.name}: ${provider.length} characters`);
+      assert.ok(provider.length < 40_000, `${resource.name}: ${provider.length} characters`);
     }
   });
 
@@ -180,29 +167,16 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     const requireFromString = require("require-from-string") as (code: string) => {
       handler(): pulumi.dynamic.ResourceProvider;
     };
-    const { inputs } = world.named("recs-campaign");
-    const campaign = requireFromString(inputs.__provider).handler();
+    const { inputs } = world.named("recs-items-dataset");
+    const dataset = requireFromString(inputs.__provider).handler();
     const { __provider, ...state } = inputs;
-    const diff = await campaign.diff!(state.arn, state, { ...state, minProvisionedTPS: 2 });
+    const diff = await dataset.diff!(state.arn, state, { ...state, schemaArn: "arn:other" });
     assert.deepEqual(diff, { changes: true, replaces: [], deleteBeforeReplace: false });
-  });
-
-  it("waits up to 8 hours for training, polling every minute, unless told otherwise", async () => {
-    assert.match(
-      world.named("recs-solution-version").inputs.__provider,
-      /pollIntervalMs: 60000, timeoutMs: 28800000\b/,
-    );
-    const quick = await construct({ schemas: SCHEMAS, region: REGION, trainingTimeoutMinutes: 90 });
-    assert.match(
-      quick.named("recs-solution-version").inputs.__provider,
-      /pollIntervalMs: 60000, timeoutMs: 5400000\b/,
-    );
   });
 
   it("exposes the outputs, with the tracking id secret", async () => {
     const { recommender } = world;
     assert.equal(await promiseOf(recommender.datasetGroupArn), arnOf("DatasetGroup", "recs-dataset-group"));
-    assert.equal(await promiseOf(recommender.campaignArn!), arnOf("Campaign", "recs-campaign"));
     assert.equal(await promiseOf(recommender.eventTrackerArn), arnOf("EventTracker", "recs-event-tracker"));
     assert.equal(await promiseOf(recommender.itemsDatasetArn), arnOf("Dataset", "recs-items-dataset"));
     assert.equal(await promiseOf(recommender.trackingId), "tracking-id-1");
@@ -210,39 +184,15 @@ describe("PersonalizeRecommender under the mock runtime", () => {
     assert.equal(await pulumi.isSecret(recommender.datasetGroupArn), false);
   });
 
-  it("passes the recipe and TPS it is given", async () => {
+  it("passes the recipe it is given", async () => {
     const custom = await construct({
       schemas: SCHEMAS,
       region: REGION,
       recipeArn: "arn:aws:personalize:::recipe/aws-similar-items",
-      minProvisionedTps: 5,
-      enableMetadataWithRecommendations: false,
     });
     assert.equal(
       custom.named("recs-solution").inputs.recipeArn,
       "arn:aws:personalize:::recipe/aws-similar-items",
-    );
-    assert.equal(custom.named("recs-campaign").inputs.minProvisionedTPS, 5);
-    assert.equal(custom.named("recs-campaign").inputs.enableMetadataWithRecommendations, false);
-  });
-
-  it("skips the solution version and campaign when training is off", async () => {
-    const dev = await construct({ schemas: SCHEMAS, region: REGION, trainSolution: false });
-    const names = dev.registered.map((r) => r.name);
-    assert.ok(names.includes("recs-solution"));
-    assert.ok(names.includes("recs-event-tracker"));
-    assert.ok(!names.includes("recs-solution-version"));
-    assert.ok(!names.includes("recs-campaign"));
-    assert.equal(dev.recommender.campaignArn, undefined);
-  });
-
-  it("refuses a training timeout that is not positive", () => {
-    assert.throws(
-      () =>
-        new PersonalizeRecommender("recs", { schemas: SCHEMAS, region: REGION, trainingTimeoutMinutes: 0 }),
-      {
-        message: "recs: trainingTimeoutMinutes must be positive, is 0",
-      },
     );
   });
 

@@ -138,15 +138,22 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
     });
 
     it("creates no API without a campaign, and exports no campaign or endpoint", () => {
-      assert.deepEqual(
-        dev.resources.filter((r) => r.type.startsWith("aws:")),
-        [],
-        "no AWS resources without a campaign to serve",
-      );
-      assert.deepEqual(resolved.outputs, {
-        datasetGroupArn: personalizeArn("dataset-group"),
-        eventTrackerArn: personalizeArn("event-tracker"),
-      });
+      const types = new Set(dev.resources.filter((r) => r.type.startsWith("aws:")).map((r) => r.type));
+      assert.ok(![...types].some((type) => type.startsWith("aws:apigatewayv2")), [...types].join(", "));
+      assert.ok(!types.has("aws:lambda/function:Function"), "no API function, no metrics gate");
+      assert.deepEqual(Object.keys(resolved.outputs).sort(), [
+        "datasetGroupArn",
+        "datasetsBucket",
+        "eventTrackerArn",
+        "trainingStateMachineArn",
+      ]);
+    });
+
+    it("runs a merge-and-import pipeline only: no training or campaign state", () => {
+      const machine = dev.named("recommendations-training-machine");
+      const states = Object.keys(JSON.parse(machine.inputs.definition as string).States);
+      assert.ok(states.includes("ImportDatasets"));
+      assert.ok(!states.some((state) => /Train|Campaign/.test(state)), states.join(", "));
     });
 
     it("creates Personalize through its dynamic provider, assuming the recommendations deploy role", () => {
@@ -258,37 +265,36 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
     let prod: World;
     let resolved: { handlers: Record<string, any>; outputs: Record<string, unknown> };
     const apiId = "recommendations-api-http-id";
-    const campaignArn = personalizeArn("campaign");
+    // Created by the training pipeline; its ARN follows from its name.
+    const campaignArn = `arn:aws:personalize:${REGION}:${ACCOUNT.prod}:campaign/mesh-recommendations-campaign`;
     before(async () => {
       prod = await evaluate("prod");
       resolved = prod.outputs as typeof resolved;
     });
 
-    it("trains a solution version and serves it from a campaign with item metadata", () => {
-      assert.deepEqual(
-        personalizeKinds(prod),
-        [
-          ...DATASETS_AND_TRACKER,
-          "Campaign recommendations-personalize-campaign",
-          "SolutionVersion recommendations-personalize-solution-version",
-        ].sort(),
+    it("trains outside `pulumi up`: the pipeline trains the solution and serves it with item metadata", () => {
+      assert.deepEqual(personalizeKinds(prod), DATASETS_AND_TRACKER);
+      const definition = JSON.parse(
+        prod.named("recommendations-training-machine").inputs.definition as string,
       );
-      const campaign = prod.named("recommendations-personalize-campaign");
-      assert.equal(campaign.inputs.solutionVersionArn, personalizeArn("solution-version"));
-      assert.equal(campaign.inputs.enableMetadataWithRecommendations, true);
-      assert.equal(
-        prod.named("recommendations-personalize-solution-version").inputs.solutionArn,
-        personalizeArn("solution"),
-      );
+      assert.equal(definition.States.TrainSolutionVersion.Parameters.SolutionArn, personalizeArn("solution"));
+      assert.deepEqual(definition.States.UpdateCampaign.Parameters, {
+        CampaignArn: campaignArn,
+        "SolutionVersionArn.$": "$.version.arn",
+        MinProvisionedTPS: 1,
+        CampaignConfig: { EnableMetadataWithRecommendations: true },
+      });
     });
 
-    it("protects and retains the dataset group and datasets, and nothing else", () => {
+    it("protects and retains the dataset group, datasets, datasets bucket and its key, and nothing else", () => {
       const kept = prod.resources.filter((r) => r.protect).map((r) => r.name);
       assert.deepEqual(kept.sort(), [
         "recommendations-personalize-dataset-group",
         "recommendations-personalize-interactions-dataset",
         "recommendations-personalize-items-dataset",
         "recommendations-personalize-users-dataset",
+        "recommendations-training-datasets-bucket",
+        "recommendations-training-key",
       ]);
       assert.deepEqual(
         prod.resources
@@ -310,6 +316,12 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
         "aws:apigatewayv2/route:Route",
         "aws:lambda/permission:Permission",
         "aws:iam/rolePolicy:RolePolicy",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+        "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+        "aws:s3/bucketVersioning:BucketVersioning",
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "aws:scheduler/schedule:Schedule",
       ]);
       for (const resource of awsResources.filter((r) => !untaggable.has(r.type))) {
         assert.deepEqual(
@@ -432,7 +444,9 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
     });
 
     it("alarms on 5XX responses and p99 latency to the domain's topic", () => {
-      const alarms = prod.ofType("aws:cloudwatch/metricAlarm:MetricAlarm");
+      const alarms = prod
+        .ofType("aws:cloudwatch/metricAlarm:MetricAlarm")
+        .filter((alarm) => alarm.inputs.namespace === "AWS/ApiGateway");
       assert.deepEqual(
         alarms.map((a) => [
           a.inputs.name,
@@ -459,7 +473,9 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
         "apiExecutionArn",
         "campaignArn",
         "datasetGroupArn",
+        "datasetsBucket",
         "eventTrackerArn",
+        "trainingStateMachineArn",
       ]);
       assert.equal(resolved.outputs.campaignArn, campaignArn);
       assert.equal(
