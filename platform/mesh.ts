@@ -451,6 +451,16 @@ function resolve(
     }
   });
 
+  const pushed = subscriptions.filter(
+    (s) => units.has(s.domain) && s.access.pattern === AccessPattern.PushWithoutReplay,
+  );
+  if (pushed.length && !config.pushTokenSha256) {
+    problems.push(
+      `config.pushTokenSha256: required because this stack deploys the push subscription(s) ${pushed.map((s) => s.ref).join(", ")}; ` +
+        "set the hex SHA-256 of the subscribers' token with pulumi config set --secret mesh:pushTokenSha256 <hash>",
+    );
+  }
+
   return { config, domains, products: [...products.values()], subscriptions, units };
 }
 

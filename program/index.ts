@@ -8,7 +8,7 @@ import { MeshGovernance } from "../components/governance";
 import { StreamingDomain, type PublishedProduct } from "../components/streaming-domain";
 import { domains } from "../domains";
 import { AccountProviders } from "../platform/accounts";
-import { CONFIG_NAMESPACE, PLATFORM_UNIT } from "../platform/config";
+import { CONFIG_NAMESPACE, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
 import type { DomainDeclaration } from "../platform/declarations";
 import { loadMesh, type Mesh } from "../platform/mesh";
 import { unitTags } from "../platform/tags";
@@ -60,7 +60,12 @@ class PeerStacks {
   private stack(unit: string): pulumi.StackReference {
     let reference = this.references.get(unit);
     if (!reference) {
-      const name = this.mesh.config.stackReferencePattern!.replace("{unit}", unit);
+      const name = stackReferenceName(this.mesh.config.stackReferencePattern, {
+        organization: pulumi.getOrganization(),
+        project: pulumi.getProject(),
+        environment: this.mesh.config.environment,
+        unit,
+      });
       reference = new pulumi.StackReference(`peer-${unit}`, { name });
       this.references.set(unit, reference);
     }

@@ -33,6 +33,14 @@ describe("parseMeshConfig", () => {
     }
   });
 
+  it("requires the push token's hash when the stack deploys a push subscription, naming the command", () => {
+    const { pushTokenSha256: _, ...config } = fixtureConfig("dev");
+    assert.deepEqual(problemsOf(parseMeshConfig(config, fixtureDomains)), [
+      "config.pushTokenSha256: required because this stack deploys the push subscription(s) analytics/live-feed; set the hex SHA-256 of the subscribers' token with pulumi config set --secret mesh:pushTokenSha256 <hash>",
+    ]);
+    assert.deepEqual(problemsOf(parseMeshConfig({ ...config, units: ["songs"] }, fixtureDomains)), []);
+  });
+
   it("accepts the fixture's dev and prod stacks with every domain", () => {
     for (const stack of ["dev", "prod"] as const) {
       const result = parseMeshConfig(fixtureConfig(stack), fixtureDomains);
