@@ -283,17 +283,20 @@ describe("parseMeshConfig", () => {
     ]);
   });
 
-  it("requires a stack reference pattern for a stack that deploys some units, and known unit names", () => {
+  it("defaults the stack reference pattern to one that resolves on any backend, and requires known unit names", () => {
     const config = { ...fixtureConfig(), units: ["songs", "music"] };
     delete (config as Record<string, unknown>).stackReferencePattern;
+    const result = parseMeshConfig({ ...config, units: ["songs"] }, fixtureDomains);
+    assert.ok(result.ok);
+    assert.equal(result.mesh.config.stackReferencePattern, "{organization}/{project}/{unit}-{environment}");
     assert.deepEqual(problemsOf(parseMeshConfig(config, fixtureDomains)), [
-      "config.stackReferencePattern: is required when units is not [all]: other units' outputs are read from their stacks",
+      "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
     ]);
     assert.deepEqual(
-      problemsOf(parseMeshConfig({ ...fixtureConfig(), units: ["songs", "music"] }, fixtureDomains)),
-      [
-        "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
-      ],
+      problemsOf(
+        parseMeshConfig({ ...fixtureConfig(), stackReferencePattern: "acme/mesh/dev" }, fixtureDomains),
+      ),
+      ["config.stackReferencePattern: must contain {unit}"],
     );
   });
 
