@@ -7,7 +7,9 @@ import {
   PutRecordCommand,
   type KinesisClient,
 } from "@aws-sdk/client-kinesis";
+import interactionsDomain from "../domains/interactions";
 import { interactionEvents } from "../domains/interactions/contract";
+import { Ordering } from "../platform/declarations";
 import { currentVersion, parsePayload, type Envelope } from "../platform/contract";
 import { MAX_RECORDS_PER_CALL, Publisher, type PublishEvent } from "../runtime/publisher";
 import { startKinesalite } from "../test/helpers/kinesalite";
@@ -16,11 +18,11 @@ const EVENTS = 20_000;
 const SHARDS = 4;
 const PRODUCT = "interaction-events";
 
-function interactions(count: number): PublishEvent[] {
+function interactions(count: number, users = 1000): PublishEvent[] {
   return Array.from({ length: count }, (_, i) => ({
     type: "interaction.play",
     data: {
-      userId: `user-${i % 1000}`,
+      userId: `user-${i % users}`,
       itemId: `song-${i % 5000}`,
       itemType: "song",
       sessionId: `session-${i % 3000}`,
@@ -116,33 +118,44 @@ export async function benchPublisher(): Promise<void> {
     await local.createStream("bench-naive", SHARDS);
     const calls = countCalls(local.client);
     const events = interactions(EVENTS);
-    const publisher = new Publisher({
-      client: local.client,
-      domain: "interactions",
-      products: {
-        [PRODUCT]: {
-          stream: { streamName: "bench-publisher" },
-          contract: interactionEvents,
-          partitionKey: "userId",
-        },
-      },
+    const withOrdering = (ordering: Ordering) => ({
+      name: interactionsDomain.name,
+      products: interactionsDomain.products.map((p) => ({ ...p, ordering })),
     });
+    /** Publishes `batch` to a new stream with the given ordering; wall time, calls and records written. */
+    const run = async (label: string, ordering: Ordering, batch: readonly PublishEvent[]) => {
+      const streamName = `bench-${label.replace(/\W+/g, "-")}`;
+      await local.createStream(streamName, SHARDS);
+      const publisher = new Publisher({
+        client: local.client,
+        domain: withOrdering(ordering),
+        streams: { [PRODUCT]: { streamName } },
+      });
+      const before = calls.get("PutRecordsCommand") ?? 0;
+      const start = performance.now();
+      const result = await publisher.publish(PRODUCT, batch);
+      const ms = performance.now() - start;
+      if (result.failed.length) throw new Error(`${result.failed.length} events failed to publish`);
+      return {
+        label,
+        ms,
+        calls: (calls.get("PutRecordsCommand") ?? 0) - before,
+        reported: result.calls,
+        written: await countRecords(local.client, streamName),
+      };
+    };
 
-    const start = performance.now();
-    const result = await publisher.publish(PRODUCT, events);
-    const publisherMs = performance.now() - start;
-    if (result.failed.length) throw new Error(`${result.failed.length} events failed to publish`);
-    const putRecordsCalls = calls.get("PutRecordsCommand") ?? 0;
+    const unordered = await run("Publisher, ordering none (1,000 keys)", Ordering.None, events);
+    const ordered = await run("Publisher, ordering per-key (1,000 keys)", Ordering.PerKey, events);
+    const fewKeys = interactions(EVENTS, 100);
+    const unorderedFew = await run("Publisher, ordering none (100 keys)", Ordering.None, fewKeys);
+    const orderedFew = await run("Publisher, ordering per-key (100 keys)", Ordering.PerKey, fewKeys);
 
     const naiveStart = performance.now();
     await publishNaively(local.client, "bench-naive", events);
     const naiveMs = performance.now() - naiveStart;
     const putRecordCalls = calls.get("PutRecordCommand") ?? 0;
-
-    const written = {
-      publisher: await countRecords(local.client, "bench-publisher"),
-      naive: await countRecords(local.client, "bench-naive"),
-    };
+    const naiveWritten = await countRecords(local.client, "bench-naive");
     const minimum = Math.ceil(EVENTS / MAX_RECORDS_PER_CALL);
     const rate = (ms: number) => (EVENTS / ms) * 1000;
 
@@ -152,28 +165,33 @@ export async function benchPublisher(): Promise<void> {
     console.log(
       table([
         ["path", "wall time", "events/s", "calls", "calls vs minimum", "records in stream"],
-        [
-          "Publisher (PutRecords)",
-          `${(publisherMs / 1000).toFixed(2)} s`,
-          integer(rate(publisherMs)),
-          `${integer(putRecordsCalls)} PutRecords`,
-          `${(putRecordsCalls / minimum).toFixed(2)}x of ceil(${EVENTS}/${MAX_RECORDS_PER_CALL}) = ${minimum}`,
-          integer(written.publisher),
-        ],
+        ...[unordered, ordered, unorderedFew, orderedFew].map((row) => [
+          row.label,
+          `${(row.ms / 1000).toFixed(2)} s`,
+          integer(rate(row.ms)),
+          `${integer(row.calls)} PutRecords (reported ${integer(row.reported)})`,
+          `${(row.calls / minimum).toFixed(2)}x of ceil(${EVENTS}/${MAX_RECORDS_PER_CALL}) = ${minimum}`,
+          integer(row.written),
+        ]),
         [
           "naive (PutRecord per event)",
           `${(naiveMs / 1000).toFixed(2)} s`,
           integer(rate(naiveMs)),
           `${integer(putRecordCalls)} PutRecord`,
           `${integer(putRecordCalls / minimum)}x of ${minimum}`,
-          integer(written.naive),
+          integer(naiveWritten),
         ],
       ]),
     );
     console.log(
-      `\nPublisher / naive: ${(rate(publisherMs) / rate(naiveMs)).toFixed(1)}x the events/s with ` +
-        `${integer(putRecordCalls / putRecordsCalls)}x fewer calls ` +
-        `(${integer(putRecordsCalls)} vs ${integer(putRecordCalls)}); total ${((publisherMs + naiveMs) / 1000).toFixed(1)} s of publishing\n`,
+      `\nPer-key ordering sends at most one event per key per call and waits for each call: with ` +
+        `${integer(EVENTS / 1000)} events per key it needs as many rounds, so its cost grows with events per key ` +
+        `(${(rate(ordered.ms) / rate(unordered.ms)).toFixed(2)}x the unordered events/s at 1,000 keys, ` +
+        `${(rate(orderedFew.ms) / rate(unorderedFew.ms)).toFixed(2)}x at 100 keys).`,
+    );
+    console.log(
+      `Publisher / naive: ${(rate(unordered.ms) / rate(naiveMs)).toFixed(1)}x the events/s with ` +
+        `${integer(putRecordCalls / unordered.calls)}x fewer calls\n`,
     );
   } finally {
     await local.stop();

@@ -33,6 +33,17 @@ export const StartingPosition = {
 } as const;
 export type StartingPosition = (typeof StartingPosition)[keyof typeof StartingPosition];
 
+/** How the publisher writes the events of one partition key (see `runtime/publisher.ts`). */
+export const Ordering = {
+  /** A later event of a key is never written before an earlier one: for products whose consumers
+   * apply state (an update written before the creation it follows would be overwritten by it). */
+  PerKey: "per-key",
+  /** Events are batched freely and a resent event may land after later ones of its key: for
+   * append-only facts that consumers order by the envelope's `time`. */
+  None: "none",
+} as const;
+export type Ordering = (typeof Ordering)[keyof typeof Ordering];
+
 export type Capacity =
   | { readonly mode: "on-demand" }
   | {
@@ -51,6 +62,8 @@ export interface StreamProductDeclaration {
   readonly contract: Contract;
   /** A top-level payload field present and required in every event type of the current version. */
   readonly partitionKey: string;
+  /** @default "per-key": safe for consumers that apply state; declare "none" for append-only facts */
+  readonly ordering?: Ordering;
   /** @default the stack's `mesh:defaultRetentionHours` */
   readonly retentionHours?: number;
   readonly capacity: Capacity;

@@ -10,6 +10,7 @@ import {
 } from "./contract";
 import {
   AccessPattern,
+  Ordering,
   type Access,
   type Capacity,
   type Classification,
@@ -127,6 +128,7 @@ const productSchema = z.strictObject({
   description: z.string().min(1),
   contract: contractSchema,
   partitionKey: z.string().min(1),
+  ordering: z.enum([Ordering.PerKey, Ordering.None]).optional(),
   retentionHours: range(Limits.retentionHours).optional(),
   capacity: capacitySchema,
   classification: z.enum(["public", "internal", "confidential", "pii"]),
@@ -166,6 +168,7 @@ export interface Product {
   readonly streamArn: string;
   readonly contract: Contract;
   readonly partitionKey: string;
+  readonly ordering: Ordering;
   readonly retentionHours: number;
   readonly capacity: Capacity;
   readonly classification: Classification;
@@ -354,6 +357,7 @@ function resolve(
         streamArn: `arn:aws:kinesis:${config.region}:${accountId}:stream/${streamName}`,
         contract: product.contract,
         partitionKey: product.partitionKey,
+        ordering: product.ordering ?? Ordering.PerKey,
         retentionHours,
         capacity: config.capacityMode === "on-demand" ? { mode: "on-demand" } : product.capacity,
         classification: product.classification,

@@ -13,6 +13,8 @@ export default defineDomain({
       description: "Every interaction of a user with a song, episode, artist or podcast.",
       contract: interactionEvents,
       partitionKey: "userId",
+      // Append-only facts: Personalize and OpenSearch take them in any order (by occurredAt).
+      ordering: "none",
       retentionHours: 168,
       capacity: { mode: "provisioned", writeMiBps: 4, writeRecordsPerSecond: 6000 },
       classification: "confidential",

@@ -11,12 +11,17 @@ import {
   type PutRecordsResultEntry,
 } from "@aws-sdk/client-kinesis";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { mock } from "node:test";
 import { mockClient } from "aws-sdk-client-mock";
 import { z } from "zod";
 import { interactionEvents } from "../../domains/interactions/contract";
 import { ContractViolationError, defineContract, type Envelope } from "../../platform/contract";
+import { Ordering, type DomainDeclaration } from "../../platform/declarations";
 import {
   DeadLetterError,
+  DEFAULT_DEADLINE_MS,
   MAX_RECORD_BYTES,
   MAX_REQUEST_BYTES,
   Publisher,
@@ -32,6 +37,26 @@ const blobs = defineContract("test.blobs", [
 ]);
 
 type Product = "interaction-events" | "blobs";
+
+/** The producing domain as the Publisher reads it: contracts, partition keys and ordering. */
+function producer(
+  ordering: Ordering = Ordering.None,
+  partitionKey = "userId",
+): Pick<DomainDeclaration, "name" | "products"> {
+  const product = {
+    kind: "stream",
+    description: "test",
+    capacity: { mode: "on-demand" },
+    classification: "internal",
+  } as const;
+  return {
+    name: "interactions",
+    products: [
+      { ...product, name: "interaction-events", contract: interactionEvents, partitionKey, ordering },
+      { ...product, name: "blobs", contract: blobs, partitionKey: "key", ordering: Ordering.None },
+    ],
+  };
+}
 
 function play(i: number, extra: Partial<PublishEvent> = {}): PublishEvent {
   return {
@@ -73,11 +98,8 @@ describe("Publisher", () => {
   ): Publisher<Product> {
     return new Publisher<Product>({
       client,
-      domain: "interactions",
-      products: {
-        "interaction-events": { stream, contract: interactionEvents, partitionKey: "userId" },
-        blobs: { stream, contract: blobs, partitionKey: "key" },
-      },
+      domain: producer(),
+      streams: { "interaction-events": stream, blobs: stream },
       ...backoff,
       ...options,
     });
@@ -277,10 +299,13 @@ describe("Publisher", () => {
         );
 
       assert.ok(error instanceof ContractViolationError);
-      assert.match(error.message, /^cannot publish event 1 \(interaction\.play\) to interaction-events: /);
+      assert.match(
+        error.message,
+        /^cannot publish event 1 \(interaction\.play\): .*itemType.* to interaction-events; nothing was sent$/s,
+      );
       assert.deepEqual(
         error.issues.map((issue) => [issue.code, issue.path]),
-        [["invalid_value", ["itemType"]]],
+        [["invalid_value", [1, "itemType"]]],
       );
       assert.equal(requests.length, 0);
       assert.equal((await readStream(streamName)).length, 0);
@@ -292,31 +317,24 @@ describe("Publisher", () => {
       const publisher = publisherFor(client, { streamName });
       const byDevice = new Publisher({
         client,
-        domain: "interactions",
-        products: {
-          "interaction-events": {
-            stream: { streamName },
-            contract: interactionEvents,
-            partitionKey: "device",
-          },
-        },
+        domain: producer(Ordering.None, "device"),
+        streams: { "interaction-events": { streamName } },
       });
 
       await assert.rejects(
         publisher.publish("interaction-events", [play(0), { type: "interaction.pause", data: {} }]),
         {
           name: "ContractViolationError",
-          message:
-            /^cannot publish event 1 \(interaction\.pause\) to interaction-events: .*unknown event type interaction\.pause/,
+          message: /^cannot publish event 1 \(interaction\.pause\): .*unknown event type interaction\.pause/,
         },
       );
       await assert.rejects(byDevice.publish("interaction-events", play(0)), (error: unknown) => {
         assert.ok(error instanceof ContractViolationError);
         assert.equal(
           error.message,
-          "cannot publish event 0 (interaction.play) to interaction-events: partition key field device is missing",
+          "cannot publish event 0 (interaction.play): partition key field device is missing to interaction-events; nothing was sent",
         );
-        assert.deepEqual(error.issues[0]?.path, ["device"]);
+        assert.deepEqual(error.issues[0]?.path, [0, "device"]);
         return true;
       });
       assert.equal(requests.length, 0);
@@ -334,16 +352,17 @@ describe("Publisher", () => {
 
       const error = await tooLarge(MAX_RECORD_BYTES);
       assert.ok(error instanceof RecordTooLargeError);
+      const bytes = error.events[0]!.bytes;
       assert.equal(
         error.message,
-        `cannot publish event 1 (blob.put, id big) to blobs: its record is ${error.bytes} bytes ` +
-          `(data + partition key), more than the 1048576 a Kinesis record may carry; nothing was sent`,
+        `cannot publish event 1 (blob.put, id big): its record is ${bytes} bytes ` +
+          `(data + partition key), more than the 1048576 a Kinesis record may carry to blobs; nothing was sent`,
       );
       assert.equal(requests.length, 0);
       assert.equal((await readStream(streamName)).length, 0);
 
       // The limit counts the partition key too: a record of exactly 1 MiB passes, one byte more does not.
-      const overhead = error.bytes - MAX_RECORD_BYTES;
+      const overhead = bytes - MAX_RECORD_BYTES;
       assert.equal(await tooLarge(MAX_RECORD_BYTES - overhead), undefined);
       assert.equal(requests.length, 1);
       const sent = requests[0]!.Records![1]!;
@@ -376,6 +395,141 @@ describe("Publisher", () => {
       assert.deepEqual(sleeps, [100, 200]);
       const written = (await readStream(streamName)).map((r) => r.envelope.id).sort();
       assert.deepEqual(written, ids);
+    });
+    it("names every invalid event of a batch, not only the first", async () => {
+      const streamName = await newStream();
+      const { client, requests } = recordingClient();
+      const bad = (i: number, field: string, value: unknown) =>
+        play(i, { data: { ...(play(i).data as object), [field]: value } });
+
+      const error = await publisherFor(client, { streamName })
+        .publish("interaction-events", [
+          play(0),
+          bad(1, "itemType", "video"),
+          play(2),
+          bad(3, "playedMs", -1),
+        ])
+        .then(
+          () => assert.fail("publish resolved"),
+          (e: unknown) => e,
+        );
+
+      assert.ok(error instanceof ContractViolationError);
+      assert.match(
+        error.message,
+        /^cannot publish 2 events to interaction-events; nothing was sent:\n  - event 1 \(interaction\.play\): .*itemType.*\n  - event 3 \(interaction\.play\): .*playedMs/s,
+      );
+      assert.deepEqual(
+        error.issues.map((issue) => issue.path.slice(0, 2)),
+        [
+          [1, "itemType"],
+          [3, "playedMs"],
+        ],
+      );
+      assert.equal(requests.length, 0);
+    });
+
+    describe("per-key ordering", () => {
+      /** Events numbered in publish order; keys interleaved so that batches mix them. */
+      const sequence = (count: number, keys: number) =>
+        Array.from({ length: count }, (_, i) =>
+          play(i, { id: `e${i}`, data: { ...(play(i).data as object), userId: `user-${i % keys}` } }),
+        );
+      const perKey = (records: { partitionKey: string; envelope: Envelope }[]) => {
+        const byKey = new Map<string, string[]>();
+        for (const { partitionKey, envelope } of records) {
+          byKey.set(partitionKey, [...(byKey.get(partitionKey) ?? []), envelope.id]);
+        }
+        return byKey;
+      };
+      const expected = (events: readonly PublishEvent[]) =>
+        perKey(
+          events.map((event) => ({
+            partitionKey: (event.data as { userId: string }).userId,
+            envelope: { id: event.id } as Envelope,
+          })),
+        );
+      const orderedPublisher = (
+        client: KinesisClient,
+        streamName: string,
+        options: Partial<PublisherOptions<Product>> = {},
+      ) =>
+        new Publisher<Product>({
+          client,
+          domain: producer(Ordering.PerKey),
+          streams: { "interaction-events": { streamName }, blobs: { streamName } },
+          ...backoff,
+          ...options,
+        });
+
+      it("never writes a later event of a key before an earlier one when entries fail", async () => {
+        const events = sequence(60, 4);
+        // Every fifth event is throttled twice: unordered, it would land after later events of its key.
+        const faults = new Map(events.filter((_, i) => i % 5 === 0).map((e) => [e.id!, 2]));
+        const ordered = await newStream(2);
+        const result = await orderedPublisher(recordingClient(new Map(faults)).client, ordered).publish(
+          "interaction-events",
+          events,
+        );
+        assert.equal(result.published, 60);
+        assert.deepEqual(perKey(await readStream(ordered)), expected(events));
+
+        // The same faults without per-key ordering reorder keys: the test above is not vacuous.
+        const unordered = await newStream(2);
+        await publisherFor(recordingClient(new Map(faults)).client, { streamName: unordered }).publish(
+          "interaction-events",
+          events,
+        );
+        assert.notDeepEqual(perKey(await readStream(unordered)), expected(events));
+      });
+
+      it("sends at most one event per key in each call", async () => {
+        const streamName = await newStream(2);
+        const { client, requests } = recordingClient();
+        await orderedPublisher(client, streamName).publish("interaction-events", sequence(12, 3));
+        for (const request of requests) {
+          const keys = request.Records!.map((r) => r.PartitionKey);
+          assert.equal(new Set(keys).size, keys.length, `a call carries ${keys.join(", ")}`);
+        }
+        assert.equal(requests.length, 4);
+      });
+
+      it("fails the later events of a key whose event fails for good, without sending them", async () => {
+        const streamName = await newStream(2);
+        const events = sequence(9, 3);
+        const { client, requests } = recordingClient(new Map([["e1", 99]]));
+        const result = await orderedPublisher(client, streamName, { maxAttempts: 3 }).publish(
+          "interaction-events",
+          events,
+        );
+
+        assert.equal(result.published, 6);
+        assert.deepEqual(
+          result.failed.map((f) => [f.event.id, f.errorCode, f.attempts, f.mayBeInStream]),
+          [
+            ["e1", "ProvisionedThroughputExceededException", 3, false],
+            ["e4", "PrecedingEventFailed", 0, false],
+            ["e7", "PrecedingEventFailed", 0, false],
+          ],
+        );
+        const sent = requests.flatMap((r) => r.Records!.map(idOf));
+        assert.ok(!sent.includes("e4") && !sent.includes("e7"));
+        assert.deepEqual(perKey(await readStream(streamName)).get("user-1"), undefined);
+      });
+
+      it("keeps order across concurrent publish calls of one product", async () => {
+        const streamName = await newStream(1);
+        const { client } = recordingClient(new Map([["first", 2]]));
+        const publisher = orderedPublisher(client, streamName);
+        await Promise.all([
+          publisher.publish("interaction-events", play(1, { id: "first" })),
+          publisher.publish("interaction-events", play(1, { id: "second" })),
+        ]);
+        assert.deepEqual(
+          (await readStream(streamName)).map((r) => r.envelope.id),
+          ["first", "second"],
+        );
+      });
     });
   });
 
@@ -431,6 +585,8 @@ describe("Publisher", () => {
       assert.equal(failed!.errorCode, "ProvisionedThroughputExceededException");
       assert.equal(failed!.errorMessage, "Rate exceeded for shard");
       assert.equal(failed!.attempts, 3);
+      // Kinesis refused the entry each time: it is not in the stream.
+      assert.equal(failed!.mayBeInStream, false);
       assert.deepEqual(deadLettered, [result.failed]);
       assert.deepEqual(
         putCalls().map((input) => input.Records!.map(idOf)),
@@ -477,8 +633,9 @@ describe("Publisher", () => {
       assert.equal(result.published, 0);
       assert.equal(result.calls, 2);
       assert.deepEqual(
-        result.failed.map((f) => [f.errorCode, f.errorMessage, f.attempts]),
-        Array(3).fill(["ProvisionedThroughputExceededException", "Rate exceeded", 2]),
+        result.failed.map((f) => [f.errorCode, f.errorMessage, f.attempts, f.mayBeInStream]),
+        // A call that threw may have been written before its answer was lost.
+        Array(3).fill(["ProvisionedThroughputExceededException", "Rate exceeded", 2, true]),
       );
       assert.equal(new Set(result.failed.map((f) => f.event.id)).size, 3);
       assert.deepEqual(deadLettered, result.failed);
@@ -530,6 +687,101 @@ describe("Publisher", () => {
     });
   });
 
+  describe("deadline and call counting", () => {
+    /** A server that accepts connections and never answers, or answers every request with a 500. */
+    async function server(answer: "never" | "500") {
+      const requests: number[] = [];
+      const sockets = new Set<import("node:net").Socket>();
+      const http = createServer((request, response) => {
+        requests.push(Date.now());
+        request.resume();
+        if (answer === "500") {
+          response.writeHead(500, { "content-type": "application/x-amz-json-1.1" });
+          response.end(JSON.stringify({ __type: "InternalFailure", message: "injected" }));
+        }
+      });
+      http.on("connection", (socket) => {
+        sockets.add(socket);
+        socket.on("close", () => sockets.delete(socket));
+      });
+      await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve));
+      const client = new KinesisClient({
+        endpoint: `http://127.0.0.1:${(http.address() as AddressInfo).port}`,
+        region: "eu-west-1",
+        credentials: { accessKeyId: "local", secretAccessKey: "local" },
+        requestHandler: new NodeHttpHandler(),
+        maxAttempts: 3,
+      });
+      const stop = async () => {
+        client.destroy();
+        for (const socket of sockets) socket.destroy();
+        await new Promise<void>((resolve) => http.close(() => resolve()));
+      };
+      return { client, requests, stop };
+    }
+
+    it("returns every event failed, possibly in the stream, once the deadline passes against a silent endpoint", async () => {
+      const silent = await server("never");
+      try {
+        const result = await publisherFor(silent.client, { streamName: "s" }, { deadlineMs: 300 }).publish(
+          "interaction-events",
+          [play(0, { id: "a" }), play(1, { id: "b" })],
+        );
+        assert.equal(result.published, 0);
+        assert.deepEqual(
+          result.failed.map((f) => [f.event.id, f.errorCode, f.mayBeInStream]),
+          [
+            ["a", "DeadlineExceeded", true],
+            ["b", "DeadlineExceeded", true],
+          ],
+        );
+        assert.equal(silent.requests.length, 1);
+      } finally {
+        await silent.stop();
+      }
+    });
+
+    it("has a deadline by default", async () => {
+      const hung = new KinesisClient({
+        region: "eu-west-1",
+        credentials: { accessKeyId: "t", secretAccessKey: "t" },
+      });
+      hung.send = (() => new Promise(() => {})) as KinesisClient["send"];
+      mock.timers.enable({ apis: ["setTimeout"] });
+      try {
+        const publishing = publisherFor(hung, { streamName: "s" }).publish("interaction-events", play(0));
+        await new Promise((resolve) => setImmediate(resolve));
+        mock.timers.tick(DEFAULT_DEADLINE_MS);
+        const result = await publishing;
+        assert.deepEqual(
+          result.failed.map((f) => f.errorCode),
+          ["DeadlineExceeded"],
+        );
+      } finally {
+        mock.timers.reset();
+      }
+    });
+
+    it("counts the SDK's own retries in calls", async () => {
+      const failing = await server("500");
+      try {
+        const result = await publisherFor(failing.client, { streamName: "s" }, { maxAttempts: 2 }).publish(
+          "interaction-events",
+          play(0),
+        );
+        // Two Publisher attempts, each retried by the SDK up to its maxAttempts of 3.
+        assert.equal(failing.requests.length, 6);
+        assert.equal(result.calls, 6);
+        assert.deepEqual(
+          result.failed.map((f) => [f.errorCode, f.attempts, f.mayBeInStream]),
+          [["InternalFailure", 2, true]],
+        );
+      } finally {
+        await failing.stop();
+      }
+    });
+  });
+
   describe("configuration", () => {
     const client = new KinesisClient({ region: "eu-west-1" });
 
@@ -538,14 +790,12 @@ describe("Publisher", () => {
         () =>
           new Publisher({
             client,
-            domain: "interactions",
-            products: {
-              p: { stream: { streamName: "s" }, contract: interactionEvents, partitionKey: "artistId" },
-            },
+            domain: producer(Ordering.None, "artistId"),
+            streams: { "interaction-events": { streamName: "s" } },
           }),
         {
           message:
-            "product p: partition key field artistId is not declared by interaction.play in " +
+            "product interaction-events: partition key field artistId is not declared by interaction.play in " +
             "interactions.interaction-events v1",
         },
       );
@@ -553,13 +803,15 @@ describe("Publisher", () => {
 
     it("refuses a product without a stream name or ARN", () => {
       assert.throws(
-        () =>
-          new Publisher({
-            client,
-            domain: "interactions",
-            products: { p: { stream: {}, contract: interactionEvents, partitionKey: "userId" } },
-          }),
-        { message: "product p: stream needs a streamName or a streamArn" },
+        () => new Publisher({ client, domain: producer(), streams: { "interaction-events": {} } }),
+        { message: "streams.interaction-events: needs a streamName or a streamArn" },
+      );
+      assert.throws(
+        () => new Publisher({ client, domain: producer(), streams: { "play-events": { streamName: "s" } } }),
+        {
+          message:
+            "streams.play-events: domain interactions declares no product play-events (known: interaction-events, blobs)",
+        },
       );
     });
   });
