@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { join } from "node:path";
 import { AlarmTopic } from "../components/alarm-topic";
 import { ConsumerDomain } from "../components/consumer-domain";
 import { createMeshKey } from "../components/kms";
@@ -10,7 +11,8 @@ import { domains } from "../domains";
 import { AccountProviders } from "../platform/accounts";
 import { CONFIG_NAMESPACE, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
 import type { DomainDeclaration } from "../platform/declarations";
-import { loadMesh, type Mesh } from "../platform/mesh";
+import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
+import { handlerProblems } from "./handlers";
 import { unitTags } from "../platform/tags";
 
 /**
@@ -111,6 +113,8 @@ export function deployMesh(
   domainsRoot?: string,
 ): UnitOutputs {
   const mesh = loadMesh(readStackConfig(), declarations);
+  const handlers = handlerProblems(mesh, domainsRoot ?? join(__dirname, "..", "domains"));
+  if (handlers.length) throw new MeshConfigError(handlers);
   const providers = new AccountProviders(mesh.config);
   const peers = new PeerStacks(mesh);
   const outputs: UnitOutputs = {};

@@ -157,6 +157,45 @@ describe("parseMeshConfig", () => {
     ]);
   });
 
+  it("rejects filter values that can never match: of another type than the field, or outside its enum", () => {
+    const declarations = withDomain("analytics", (d) => ({
+      ...d,
+      subscriptions: [
+        {
+          ...d.subscriptions[0]!,
+          access: {
+            pattern: "filtered" as const,
+            filters: [
+              { eventTypes: ["interaction.play"], where: { playedMs: { equals: "30000" } } },
+              { where: { device: { anyOf: ["mobile", "tv"] } } },
+              { where: { device: { prefix: "mob" }, userId: { prefix: "u-" } } },
+            ] as FilterRule[],
+          },
+        },
+      ],
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
+      'domains.analytics.subscriptions[0].access.filters[0].where.playedMs: "30000" can never match: the field is integer',
+      'domains.analytics.subscriptions[0].access.filters[1].where.device: "tv" can never match: the field is one of "mobile", "web"',
+    ]);
+  });
+
+  it("rejects a contract zod cannot express as JSON Schema, naming the event type, and goes on checking the rest", () => {
+    const dated = defineContract("songs.song-events", [
+      { version: 1, events: { "song.published": z.object({ songId: z.string(), at: z.date() }) } },
+    ]);
+    const declarations = withProduct("songs", (p) => ({ ...p, contract: dated })).map((d) =>
+      d.name === "users" ? { ...d, account: "nowhere" } : d,
+    );
+    const problems = problemsOf(parseMeshConfig(fixtureConfig(), declarations));
+    assert.equal(problems.length, 2, problems.join("\n"));
+    assert.match(problems[0]!, /^domains\.users\.account: unknown account alias nowhere/);
+    assert.match(
+      problems[1]!,
+      /^domains\.songs\.products\[0\]\.contract\.versions\[0\]\.events\["song\.published"\]: cannot be published as JSON Schema \(.+\); use types JSON carries, e\.g\. z\.iso\.datetime\(\) instead of z\.date\(\), and no transforms$/,
+    );
+  });
+
   it("rejects more than five filters on one mapping", () => {
     const filter = { eventTypes: ["interaction.like"] };
     const declarations = withDomain("analytics", (d) => ({
