@@ -7,6 +7,25 @@ export const CONFIG_NAMESPACE = "mesh";
 export const PLATFORM_UNIT = "platform";
 export const ALL_UNITS = "all";
 
+/**
+ * Other units' stacks: `{organization}` is the organization of the running stack (the literal
+ * `organization` on a self-managed backend), so the one default works with Pulumi Cloud and with
+ * `pulumi login --local` or an s3:// backend (docs/aws-facts.md#pulumi).
+ */
+export const DEFAULT_STACK_REFERENCE_PATTERN = "{organization}/{project}/{unit}-{environment}";
+
+/** The fully qualified name of a unit's stack, or the pattern with only `{unit}` left. */
+export function stackReferenceName(
+  pattern: string,
+  values: { organization: string; project: string; environment: string; unit?: string },
+): string {
+  return pattern
+    .replaceAll("{organization}", values.organization)
+    .replaceAll("{project}", values.project)
+    .replaceAll("{environment}", values.environment)
+    .replaceAll("{unit}", values.unit ?? "{unit}");
+}
+
 export const accountIdSchema = z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id");
 
 const accountSchema = z.strictObject({
@@ -39,24 +58,19 @@ export const stackConfigSchema = z
     stackReferencePattern: z
       .string()
       .refine((pattern) => pattern.includes("{unit}"), "must contain {unit}")
-      .optional(),
+      .default(DEFAULT_STACK_REFERENCE_PATTERN),
     defaultRetentionHours: z.number().int().min(24).max(8760).default(24),
     minRetentionHours: z.number().int().min(24).max(8760).default(24),
     capacityMode: z.enum(["declared", "on-demand"]).default("declared"),
     protectStateful: z.boolean().default(false),
+    // Pulumi.yaml declares it a secret with the default "" (no push subscription in this stack).
     pushTokenSha256: z
       .string()
-      .regex(/^[0-9a-f]{64}$/, "must be the hex SHA-256 of the push subscribers' token")
-      .optional(),
+      .regex(/^([0-9a-f]{64})?$/, "must be the hex SHA-256 of the push subscribers' token")
+      .optional()
+      .transform((hash) => hash || undefined),
   })
   .superRefine((config, ctx) => {
-    if (!config.units.includes(ALL_UNITS) && !config.stackReferencePattern) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["stackReferencePattern"],
-        message: "is required when units is not [all]: other units' outputs are read from their stacks",
-      });
-    }
     if (config.environment === "prod" && !config.protectStateful) {
       ctx.addIssue({ code: "custom", path: ["protectStateful"], message: "must be true in prod" });
     }

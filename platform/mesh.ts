@@ -327,6 +327,8 @@ function resolve(
   };
 
   const products = new Map<string, Product>();
+  /** Products whose contract cannot be expressed as JSON Schema: reported once, not resolved. */
+  const unpublished = new Set<string>();
   for (const declaration of declarations) {
     const label = `domains.${declaration.name}`;
     const accountId = accountOf(declaration.account, `${label}.account`);
@@ -338,7 +340,12 @@ function resolve(
         problems.push(`${path}.name: duplicate product name ${product.name} in domain ${declaration.name}`);
         return;
       }
-      problems.push(...checkContract(path, product.contract, product.partitionKey));
+      const contractProblems = checkContract(path, product.contract, product.partitionKey);
+      problems.push(...contractProblems);
+      if (contractProblems.some((problem) => problem.includes("cannot be published as JSON Schema"))) {
+        unpublished.add(ref);
+        return;
+      }
       const retentionHours = product.retentionHours ?? config.defaultRetentionHours;
       if (retentionHours < config.minRetentionHours) {
         problems.push(
@@ -384,7 +391,11 @@ function resolve(
       const product = products.get(subscription.product);
       if (!product) {
         const [producer] = subscription.product.split("/");
-        if (!unresolved.has(subscription.product) && !unresolved.has(producer!)) {
+        if (
+          !unresolved.has(subscription.product) &&
+          !unresolved.has(producer!) &&
+          !unpublished.has(subscription.product)
+        ) {
           problems.push(`${path}.product: no data product ${subscription.product} in the mesh`);
         }
         return;
@@ -455,10 +466,42 @@ function resolve(
     }
   });
 
+  const pushed = subscriptions.filter(
+    (s) => units.has(s.domain) && s.access.pattern === AccessPattern.PushWithoutReplay,
+  );
+  if (pushed.length && !config.pushTokenSha256) {
+    problems.push(
+      `config.pushTokenSha256: required because this stack deploys the push subscription(s) ${pushed.map((s) => s.ref).join(", ")}; ` +
+        "set the hex SHA-256 of the subscribers' token with pulumi config set --secret mesh:pushTokenSha256 <hash>",
+    );
+  }
+
   return { config, domains, products: [...products.values()], subscriptions, units };
 }
 
+/**
+ * Event payloads that zod cannot express as JSON Schema (dates, transforms, custom checks) cannot
+ * be published to the schema registry nor checked for compatibility: a declaration problem.
+ */
+function unpublishableEvents(path: string, contract: Contract): string[] {
+  const problems: string[] = [];
+  contract.versions.forEach((version, index) => {
+    for (const [type, schema] of Object.entries(version.events)) {
+      try {
+        eventJsonSchema(schema);
+      } catch (error) {
+        problems.push(
+          `${path}.contract.versions[${index}].events["${type}"]: cannot be published as JSON Schema (${(error as Error).message.split("\n")[0]}); use types JSON carries, e.g. z.iso.datetime() instead of z.date(), and no transforms`,
+        );
+      }
+    }
+  });
+  return problems;
+}
+
 function checkContract(path: string, contract: Contract, partitionKey: string): string[] {
+  const unpublishable = unpublishableEvents(path, contract);
+  if (unpublishable.length) return unpublishable;
   const problems: string[] = [];
   contract.versions.forEach((version, index) => {
     if (version.version !== index + 1) {
@@ -506,6 +549,45 @@ function checkFilter(path: string, rule: FilterRule, product: Product): string[]
     }
     if ("numeric" in condition && !schemas.some((s) => s.type === "integer" || s.type === "number")) {
       problems.push(`${path}.where.${field}: numeric condition on a field that is not a number`);
+    }
+    // A filter value of another type, or outside the field's enum, never matches: the
+    // subscription would silently receive nothing.
+    const values =
+      "equals" in condition
+        ? [condition.equals]
+        : "anyOf" in condition
+          ? [...condition.anyOf]
+          : "prefix" in condition
+            ? [condition.prefix]
+            : [];
+    for (const value of values) {
+      const fits = schemas.some((schema) => {
+        const types = [schema.type].flat();
+        const jsonType = typeof value;
+        const typed =
+          types.includes(jsonType) ||
+          (jsonType === "number" && Number.isInteger(value) && types.includes("integer"));
+        const allowed = schema.enum ?? (schema.const !== undefined ? [schema.const] : undefined);
+        if (!typed) return false;
+        if (!allowed) return true;
+        return "prefix" in condition
+          ? allowed.some((e) => typeof e === "string" && e.startsWith(String(value)))
+          : allowed.includes(value);
+      });
+      if (!fits) {
+        const expected = [
+          ...new Set(
+            schemas.map((schema) =>
+              schema.enum
+                ? `one of ${schema.enum.map((e) => JSON.stringify(e)).join(", ")}`
+                : [schema.type].flat().join(" or "),
+            ),
+          ),
+        ].join("; ");
+        problems.push(
+          `${path}.where.${field}: ${JSON.stringify(value)} can never match: the field is ${expected}`,
+        );
+      }
     }
   }
   return problems;

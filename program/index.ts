@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { join } from "node:path";
 import { AlarmTopic } from "../components/alarm-topic";
 import { ConsumerDomain } from "../components/consumer-domain";
 import { createMeshKey } from "../components/kms";
@@ -8,9 +9,10 @@ import { MeshGovernance } from "../components/governance";
 import { StreamingDomain, type PublishedProduct } from "../components/streaming-domain";
 import { domains } from "../domains";
 import { AccountProviders } from "../platform/accounts";
-import { CONFIG_NAMESPACE, PLATFORM_UNIT } from "../platform/config";
+import { CONFIG_NAMESPACE, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
 import type { DomainDeclaration } from "../platform/declarations";
-import { loadMesh, type Mesh } from "../platform/mesh";
+import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
+import { handlerProblems } from "./handlers";
 import { unitTags } from "../platform/tags";
 
 /**
@@ -60,7 +62,12 @@ class PeerStacks {
   private stack(unit: string): pulumi.StackReference {
     let reference = this.references.get(unit);
     if (!reference) {
-      const name = this.mesh.config.stackReferencePattern!.replace("{unit}", unit);
+      const name = stackReferenceName(this.mesh.config.stackReferencePattern, {
+        organization: pulumi.getOrganization(),
+        project: pulumi.getProject(),
+        environment: this.mesh.config.environment,
+        unit,
+      });
       reference = new pulumi.StackReference(`peer-${unit}`, { name });
       this.references.set(unit, reference);
     }
@@ -106,6 +113,8 @@ export function deployMesh(
   domainsRoot?: string,
 ): UnitOutputs {
   const mesh = loadMesh(readStackConfig(), declarations);
+  const handlers = handlerProblems(mesh, domainsRoot ?? join(__dirname, "..", "domains"));
+  if (handlers.length) throw new MeshConfigError(handlers);
   const providers = new AccountProviders(mesh.config);
   const peers = new PeerStacks(mesh);
   const outputs: UnitOutputs = {};

@@ -1,50 +1,72 @@
 import type { PolicyPackConfig } from "@pulumi/policy";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CONFIG_NAMESPACE, stackReferenceName } from "../platform/config";
+import { unitDependencies } from "../platform/units";
+import type { DomainDeclaration } from "../platform/declarations";
 import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
 import { deployMesh, readStackConfigFrom } from "../program";
 import { domains } from "../domains";
 import { evaluatePlan, formatViolations, summarize } from "../policy/evaluate";
-import { evaluateProgram, readStackFile, type PlannedResource } from "../tooling/evaluate";
+import { evaluateProgram, readStackFile, StackFileError, type PlannedResource } from "../tooling/evaluate";
+import { diffPlans, formatPlanDiff } from "../tooling/plan-diff";
 import { buildReport, printReport, writeReport } from "../tooling/report";
+import { peerStacksFromPlans, readSavedPlan, savedPlan, SavedPlanError } from "../tooling/saved-plans";
+
+/** The organization of an offline plan's stacks: a self-managed backend's. */
+const OFFLINE_ORGANIZATION = "organization";
 
 export interface PlanOptions {
   readonly stack: string;
   /** Folder holding Pulumi.<stack>.yaml and receiving plan/. @default the working directory */
   readonly cwd?: string;
-  /** The program to evaluate. @default the mesh program */
+  /** The domains the mesh is checked and summarised with. @default the repository's `domains/` */
+  readonly declarations?: readonly DomainDeclaration[];
+  /** The program to evaluate. @default the mesh program over `declarations` */
   readonly program?: () => unknown;
+  /** A saved plan to compare with: prints what changes, per account and unit stack, and the deploy order. */
+  readonly against?: string;
   readonly log?: (line: string) => void;
   readonly error?: (line: string) => void;
 }
 
 /**
  * The offline plan: evaluates the real program for a stack under the Pulumi SDK's mock runtime
- * (no CLI, no AWS), prints what each account would get, writes plan/<stack>.json, and runs the
- * policy pack over it. Returns the exit code: 1 for a broken mesh (nothing written) or a mandatory
- * policy violation.
+ * (no CLI, no AWS), prints what each account would get, writes plan/<stack>.json with the stack's
+ * outputs, and runs the policy pack over it. A stack that deploys some units reads the other
+ * units' outputs from the saved plans (see tooling/saved-plans.ts). With `against`, prints what
+ * changes from that saved plan and the order in which the unit stacks must be deployed. Returns
+ * the exit code: 1 for a problem the user must fix (printed as one message, nothing written) or a
+ * mandatory policy violation.
  */
 export async function runPlan(options: PlanOptions): Promise<number> {
   const { stack } = options;
   const cwd = options.cwd ?? process.cwd();
   const log = options.log ?? console.log;
-  const config = readStackFile(join(cwd, `Pulumi.${stack}.yaml`));
+  const dir = join(cwd, "plan");
+  const declarations = options.declarations ?? domains;
   let evaluation;
   let mesh: Mesh;
+  let against;
   try {
-    mesh = loadMesh(readStackConfigFrom(config), domains);
-    evaluation = await evaluateProgram({ stack, config, program: options.program ?? (() => deployMesh()) });
+    const config = readStackFile(join(cwd, `Pulumi.${stack}.yaml`));
+    mesh = loadMesh(readStackConfigFrom(config), declarations);
+    against = options.against === undefined ? undefined : readSavedPlan(options.against);
+    const peerStacks = peerStacksFromPlans(dir, mesh.config.environment, stackReferences(mesh));
+    evaluation = await evaluateProgram({
+      stack,
+      config,
+      organization: OFFLINE_ORGANIZATION,
+      peerStacks,
+      program: options.program ?? (() => deployMesh(declarations)),
+    });
   } catch (error) {
-    const meshError = findMeshError(error);
-    if (!meshError) throw error;
-    (options.error ?? console.error)(`plan ${stack}: ${meshError.message}`);
+    const problem = findUserError(error);
+    if (!problem) throw error;
+    (options.error ?? console.error)(`plan ${stack}: ${problem.message}`);
     return 1;
   }
-  const accounts = Object.fromEntries(
-    Object.entries(mesh.config.accounts).map(([alias, a]) => [alias, a.id]),
-  );
-  const plan = { stack, accounts, resources: evaluation.resources };
-  const dir = join(cwd, "plan");
+  const plan = savedPlan(mesh, evaluation);
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${stack}.json`);
   writeFileSync(file, JSON.stringify(plan, null, 2) + "\n");
@@ -63,6 +85,8 @@ export async function runPlan(options: PlanOptions): Promise<number> {
       ? (JSON.parse(readFileSync(policyConfig, "utf8")) as PolicyPackConfig)
       : undefined,
   });
+  if (against) log("\n" + formatPlanDiff(diffPlans(against, plan), plan, options.against!));
+
   log(`\npolicy pack mesh-guardrails${existsSync(policyConfig) ? ` (config ${policyConfig})` : ""}`);
   const details = formatViolations(policies);
   if (details) log(details);
@@ -70,9 +94,31 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   return policies.mandatoryCount > 0 || report.violations.length > 0 ? 1 : 0;
 }
 
-function findMeshError(error: unknown): MeshConfigError | undefined {
+/** The stacks a stack reads, by unit: the units its units depend on that it does not deploy. */
+function stackReferences(mesh: Mesh): Map<string, string> {
+  const dependencies = unitDependencies(mesh);
+  const needed = [...mesh.units].flatMap((unit) => [...(dependencies.get(unit) ?? [])]);
+  return new Map(
+    needed
+      .filter((unit) => !mesh.units.has(unit))
+      .map((unit) => [
+        unit,
+        stackReferenceName(mesh.config.stackReferencePattern, {
+          organization: OFFLINE_ORGANIZATION,
+          project: CONFIG_NAMESPACE,
+          environment: mesh.config.environment,
+          unit,
+        }),
+      ]),
+  );
+}
+
+/** Errors a user causes and fixes (a declaration, a stack file, a saved plan): one message, no trace. */
+const USER_ERRORS = [MeshConfigError, StackFileError, SavedPlanError];
+
+function findUserError(error: unknown): Error | undefined {
   for (let current = error; current; current = (current as { cause?: unknown }).cause) {
-    if (current instanceof MeshConfigError) return current;
+    if (USER_ERRORS.some((type) => current instanceof type)) return current as Error;
   }
   return undefined;
 }
@@ -114,8 +160,34 @@ function summary(mesh: Mesh, resources: readonly PlannedResource[]): string {
   return lines.join("\n");
 }
 
+/** `npm run plan -- <stack> [--against <saved plan>]` */
+export function parsePlanArguments(args: readonly string[]): { stack: string; against?: string } {
+  const rest = [...args];
+  let against: string | undefined;
+  const flag = rest.indexOf("--against");
+  if (flag >= 0) {
+    against = rest[flag + 1];
+    if (!against || against.startsWith("--")) throw new Error("--against needs the path of a saved plan");
+    rest.splice(flag, 2);
+  }
+  const unknown = rest.filter((arg) => arg.startsWith("--"));
+  if (unknown.length)
+    throw new Error(
+      `unknown option ${unknown.join(", ")} (usage: npm run plan -- <stack> [--against plan/<stack>.json])`,
+    );
+  if (rest.length > 1) throw new Error(`one stack at a time, not ${rest.join(", ")}`);
+  return { stack: rest[0] ?? "dev", against };
+}
+
 if (require.main === module) {
-  runPlan({ stack: process.argv[2] ?? "dev" }).then(
+  let args: { stack: string; against?: string };
+  try {
+    args = parsePlanArguments(process.argv.slice(2));
+  } catch (error) {
+    console.error(`plan: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  runPlan(args).then(
     (code) => process.exit(code),
     (error: unknown) => {
       console.error(error);

@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { parse } from "yaml";
 
 /** One resource of an evaluated program, as the offline plan records it. */
@@ -28,17 +29,67 @@ export interface EvaluateOptions {
   readonly stack: string;
   /** Stack config as in Pulumi.<stack>.yaml's `config:` (structured values as objects). */
   readonly config: Record<string, unknown>;
-  /** Outputs of other stacks, by fully qualified stack name, for stack references. */
-  readonly peerStacks?: Record<string, Record<string, unknown>>;
+  /** Outputs of other stacks for stack references: by fully qualified stack name, or a function of
+   * the name that returns them or throws saying why they are missing. */
+  readonly peerStacks?: Record<string, Record<string, unknown>> | ((name: string) => Record<string, unknown>);
   /** The program; its return value becomes the stack outputs. */
   readonly program: () => unknown;
   readonly project?: string;
+  /** What `pulumi.getOrganization()` returns. @default `organization`, as on a self-managed backend */
+  readonly organization?: string;
+}
+
+/** A stack file that is missing or unreadable: the user's to fix, named with its path. */
+export class StackFileError extends Error {
+  override readonly name = "StackFileError";
 }
 
 /** Reads `config:` of a Pulumi stack file. */
 export function readStackFile(path: string): Record<string, unknown> {
-  const document = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
-  return document?.config ?? {};
+  if (!existsSync(path)) {
+    const folder = dirname(path);
+    const stacks = readdirSync(folder)
+      .map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1])
+      .filter((name): name is string => !!name);
+    throw new StackFileError(
+      `no stack file ${path} (stacks in ${folder}: ${stacks.join(", ") || "none"}); a stack is a Pulumi.<stack>.yaml file`,
+    );
+  }
+  let document: unknown;
+  try {
+    document = parse(readFileSync(path, "utf8"));
+  } catch (error) {
+    throw new StackFileError(`${path}: not valid YAML: ${(error as Error).message.split("\n")[0]}`, {
+      cause: error,
+    });
+  }
+  const config = (document as { config?: unknown } | null)?.config ?? {};
+  if (typeof config !== "object" || Array.isArray(config)) {
+    throw new StackFileError(`${path}: config must be a mapping of keys to values`);
+  }
+  return withSecretStandIns(config as Record<string, unknown>, join(dirname(path), "Pulumi.yaml"));
+}
+
+/**
+ * Secrets are never in a stack file in plain text, and an offline plan cannot decrypt them: each
+ * key the project declares `secret: true` that the stack leaves unset or sets encrypted
+ * (`secure:`) gets a stand-in, the hex SHA-256 of `offline-plan:<key>`. `pulumi preview` reads
+ * the real value.
+ */
+function withSecretStandIns(config: Record<string, unknown>, projectFile: string): Record<string, unknown> {
+  if (!existsSync(projectFile)) return config;
+  const project = parse(readFileSync(projectFile, "utf8")) as {
+    config?: Record<string, { secret?: boolean } | unknown>;
+  } | null;
+  const withStandIns = { ...config };
+  for (const [key, declaration] of Object.entries(project?.config ?? {})) {
+    if ((declaration as { secret?: boolean } | null)?.secret !== true) continue;
+    const value = config[key];
+    if (value === undefined || (typeof value === "object" && value !== null && "secure" in value)) {
+      withStandIns[key] = createHash("sha256").update(`offline-plan:${key}`).digest("hex");
+    }
+  }
+  return withStandIns;
 }
 
 const DYNAMIC_PROVIDER_INPUT = "__provider";
@@ -75,7 +126,8 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
         delete inputs[DYNAMIC_PROVIDER_INPUT];
         inputsByKey.set(key, { inputs, provider: args.provider });
         if (args.type === "pulumi:pulumi:StackReference") {
-          const outputs = options.peerStacks?.[args.inputs.name];
+          const peers = options.peerStacks;
+          const outputs = typeof peers === "function" ? peers(args.inputs.name) : peers?.[args.inputs.name];
           if (!outputs)
             throw new Error(`stack reference to ${args.inputs.name}: no such stack in this evaluation`);
           return { id: args.inputs.name, state: { name: args.inputs.name, outputs, secretOutputNames: [] } };
@@ -100,6 +152,7 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     project,
     options.stack,
     false,
+    options.organization ?? "organization",
   );
   pulumi.runtime.setAllConfig(
     Object.fromEntries(

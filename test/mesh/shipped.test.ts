@@ -119,7 +119,9 @@ export function meshProperties(mesh: Mesh, stack: StackUnderTest): string[] {
   return problems;
 }
 
-describe("the shipped mesh, by properties", () => {
+describe("the shipped mesh, by properties", function () {
+  // Evaluates the whole shipped mesh twice (dev and prod): minutes on a loaded machine.
+  this.timeout(600_000);
   for (const stackName of ["dev", "prod"] as const) {
     describe(`stack ${stackName}`, () => {
       let mesh: Mesh;

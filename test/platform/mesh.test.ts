@@ -33,6 +33,14 @@ describe("parseMeshConfig", () => {
     }
   });
 
+  it("requires the push token's hash when the stack deploys a push subscription, naming the command", () => {
+    const { pushTokenSha256: _, ...config } = fixtureConfig("dev");
+    assert.deepEqual(problemsOf(parseMeshConfig(config, fixtureDomains)), [
+      "config.pushTokenSha256: required because this stack deploys the push subscription(s) analytics/live-feed; set the hex SHA-256 of the subscribers' token with pulumi config set --secret mesh:pushTokenSha256 <hash>",
+    ]);
+    assert.deepEqual(problemsOf(parseMeshConfig({ ...config, units: ["songs"] }, fixtureDomains)), []);
+  });
+
   it("accepts the fixture's dev and prod stacks with every domain", () => {
     for (const stack of ["dev", "prod"] as const) {
       const result = parseMeshConfig(fixtureConfig(stack), fixtureDomains);
@@ -147,6 +155,45 @@ describe("parseMeshConfig", () => {
       "domains.analytics.subscriptions[0].access.filters[1].eventTypes: interactions/interaction-events has no event type interaction.share",
       "domains.analytics.subscriptions[0].access.filters[2].where.sessionId: numeric condition on a field that is not a number",
     ]);
+  });
+
+  it("rejects filter values that can never match: of another type than the field, or outside its enum", () => {
+    const declarations = withDomain("analytics", (d) => ({
+      ...d,
+      subscriptions: [
+        {
+          ...d.subscriptions[0]!,
+          access: {
+            pattern: "filtered" as const,
+            filters: [
+              { eventTypes: ["interaction.play"], where: { playedMs: { equals: "30000" } } },
+              { where: { device: { anyOf: ["mobile", "tv"] } } },
+              { where: { device: { prefix: "mob" }, userId: { prefix: "u-" } } },
+            ] as FilterRule[],
+          },
+        },
+      ],
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
+      'domains.analytics.subscriptions[0].access.filters[0].where.playedMs: "30000" can never match: the field is integer',
+      'domains.analytics.subscriptions[0].access.filters[1].where.device: "tv" can never match: the field is one of "mobile", "web"',
+    ]);
+  });
+
+  it("rejects a contract zod cannot express as JSON Schema, naming the event type, and goes on checking the rest", () => {
+    const dated = defineContract("songs.song-events", [
+      { version: 1, events: { "song.published": z.object({ songId: z.string(), at: z.date() }) } },
+    ]);
+    const declarations = withProduct("songs", (p) => ({ ...p, contract: dated })).map((d) =>
+      d.name === "users" ? { ...d, account: "nowhere" } : d,
+    );
+    const problems = problemsOf(parseMeshConfig(fixtureConfig(), declarations));
+    assert.equal(problems.length, 2, problems.join("\n"));
+    assert.match(problems[0]!, /^domains\.users\.account: unknown account alias nowhere/);
+    assert.match(
+      problems[1]!,
+      /^domains\.songs\.products\[0\]\.contract\.versions\[0\]\.events\["song\.published"\]: cannot be published as JSON Schema \(.+\); use types JSON carries, e\.g\. z\.iso\.datetime\(\) instead of z\.date\(\), and no transforms$/,
+    );
   });
 
   it("rejects more than five filters on one mapping", () => {
@@ -275,17 +322,20 @@ describe("parseMeshConfig", () => {
     ]);
   });
 
-  it("requires a stack reference pattern for a stack that deploys some units, and known unit names", () => {
+  it("defaults the stack reference pattern to one that resolves on any backend, and requires known unit names", () => {
     const config = { ...fixtureConfig(), units: ["songs", "music"] };
     delete (config as Record<string, unknown>).stackReferencePattern;
+    const result = parseMeshConfig({ ...config, units: ["songs"] }, fixtureDomains);
+    assert.ok(result.ok);
+    assert.equal(result.mesh.config.stackReferencePattern, "{organization}/{project}/{unit}-{environment}");
     assert.deepEqual(problemsOf(parseMeshConfig(config, fixtureDomains)), [
-      "config.stackReferencePattern: is required when units is not [all]: other units' outputs are read from their stacks",
+      "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
     ]);
     assert.deepEqual(
-      problemsOf(parseMeshConfig({ ...fixtureConfig(), units: ["songs", "music"] }, fixtureDomains)),
-      [
-        "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
-      ],
+      problemsOf(
+        parseMeshConfig({ ...fixtureConfig(), stackReferencePattern: "acme/mesh/dev" }, fixtureDomains),
+      ),
+      ["config.stackReferencePattern: must contain {unit}"],
     );
   });
 

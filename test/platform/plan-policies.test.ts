@@ -10,8 +10,8 @@ const root = join(__dirname, "..", "..");
 
 function stackDir(): string {
   const dir = mkdtempSync(join(tmpdir(), "plan-policies-"));
-  for (const stack of ["dev", "prod"])
-    copyFileSync(join(root, `Pulumi.${stack}.yaml`), join(dir, `Pulumi.${stack}.yaml`));
+  for (const file of ["Pulumi.yaml", "Pulumi.dev.yaml", "Pulumi.prod.yaml"])
+    copyFileSync(join(root, file), join(dir, file));
   return dir;
 }
 

@@ -1,11 +1,14 @@
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import * as pulumi from "@pulumi/pulumi";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, relative } from "node:path";
 import { stringify } from "yaml";
 import { MeshConfigError } from "../../platform/mesh";
-import { ACCOUNTS, fixtureDomains, ORG } from "../fixtures/mesh";
+import { deployMesh } from "../../program";
+import { evaluateProgram } from "../../tooling/evaluate";
+import { ACCOUNTS, fixtureDomains, fixtureStack, ORG } from "../fixtures/mesh";
 import { evaluateFixture, policyOf, stackFile, type StackUnderTest } from "../helpers/stacks";
 
 const INTERACTIONS_ARN = `arn:aws:kinesis:eu-west-1:${ACCOUNTS.interactions}:stream/interactions.interaction-events`;
@@ -302,6 +305,49 @@ describe("the program under the mock runtime (fixture mesh)", () => {
       ]);
       return true;
     });
+  });
+});
+
+describe("handler declarations (fixture mesh)", () => {
+  it("refuses a missing handler file or one without a handler export before registering anything", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "handlers-"));
+    mkdirSync(join(dir, "analytics"));
+    writeFileSync(join(dir, "analytics", "handler.ts"), "export const process = () => undefined;\n");
+    const registered: string[] = [];
+    const broken = fixtureDomains.filter((d) => d.name !== "recommendations");
+    await assert.rejects(
+      evaluateProgram({
+        stack: "dev",
+        config: fixtureStack("dev"),
+        program: () => {
+          pulumi.runtime.registerStackTransformation((args) => {
+            registered.push(args.name);
+            return undefined;
+          });
+          return deployMesh(
+            broken.map((d) =>
+              d.name === "analytics"
+                ? {
+                    ...d,
+                    subscriptions: d.subscriptions.map((s, i) => (i ? { ...s, handler: "gone.ts" } : s)),
+                  }
+                : d,
+            ),
+            {},
+            dir,
+          );
+        },
+      }),
+      (error: unknown) => {
+        assert.ok(error instanceof MeshConfigError);
+        assert.deepEqual(error.problems, [
+          `domains.analytics.subscriptions[0].handler: ${relative(process.cwd(), join(dir, "analytics", "handler.ts"))} does not export a function named handler`,
+          `domains.analytics.subscriptions[1].handler: no file ${relative(process.cwd(), join(dir, "analytics", "gone.ts"))} (handler paths are relative to the domain's folder)`,
+        ]);
+        return true;
+      },
+    );
+    assert.deepEqual(registered, []);
   });
 });
 
