@@ -156,7 +156,8 @@ export function deployMesh(
   const consumers: Record<string, Record<string, unknown>> = {};
   for (const domain of deployed) {
     const build = infra[domain.name];
-    if (!domain.products.length && !domain.subscriptions.length && !build) continue;
+    const hasData = [domain.products, domain.subscriptions, domain.atRestProducts, domain.atRestSubscriptions];
+    if (!hasData.some((list) => list.length) && !build) continue;
     const provider = providers.get(domain.accountAlias);
     const tags = unitTags(mesh.config, domain.name);
     const dataKey = createMeshKey(

@@ -19,7 +19,10 @@ function withProduct(
   domainName: string,
   change: (product: StreamProductDeclaration) => StreamProductDeclaration,
 ): DomainDeclaration[] {
-  return withDomain(domainName, (domain) => ({ ...domain, products: domain.products.map(change) }));
+  return withDomain(domainName, (domain) => ({
+    ...domain,
+    products: domain.products.map((product) => (product.kind === "stream" ? change(product) : product)),
+  }));
 }
 
 describe("parseMeshConfig", () => {
@@ -99,7 +102,7 @@ describe("parseMeshConfig", () => {
     assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), duplicated)), [
       "domains.songs.name: duplicate domain name songs",
     ]);
-    const twoProducts = withDomain("songs", (d) => ({ ...d, products: [d.products[0]!, d.products[0]!] }));
+    const twoProducts = withDomain("songs", (d) => ({ ...d, products: [d.products[0]!, ...d.products] }));
     assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), twoProducts)), [
       "domains.songs.products[1].name: duplicate product name song-events in domain songs",
     ]);
@@ -236,8 +239,11 @@ describe("parseMeshConfig", () => {
 
   it("returns every problem at once, each with its path", () => {
     const declarations = domains.map((d): DomainDeclaration => {
-      if (d.name === "songs") return { ...d, products: [{ ...d.products[0]!, retentionHours: 1 }] };
-      if (d.name === "podcasts") return { ...d, products: [{ ...d.products[0]!, partitionKey: "nope" }] };
+      const stream = d.products[0] as StreamProductDeclaration;
+      if (d.name === "songs")
+        return { ...d, products: [{ ...stream, retentionHours: 1 }, ...d.products.slice(1)] };
+      if (d.name === "podcasts")
+        return { ...d, products: [{ ...stream, partitionKey: "nope" }, ...d.products.slice(1)] };
       if (d.name === "users") return { ...d, account: "x" };
       if (d.name === "analytics")
         return { ...d, subscriptions: [{ ...d.subscriptions[0]!, product: "a/b" }] };
