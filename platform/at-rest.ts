@@ -1,10 +1,9 @@
 import { z } from "zod";
 import { type Column, ColumnTypeError, contractColumns, EVENT_DATE as EVENT_DATE_COLUMN } from "./columns";
-import { type Contract, currentVersion } from "./contract";
+import { currentVersion } from "./contract";
 import {
-  type AtRestOptions,
+  type AtRestProductDeclaration,
   type AtRestSubscriptionDeclaration,
-  type Classification,
   type DomainDeclaration,
   EVENT_DATE,
 } from "./declarations";
@@ -26,17 +25,18 @@ export const atRestSubscriptionSchema = z.strictObject({
 });
 
 /** A product at rest: its table, where it lives and what it is landed from. */
-export interface AtRestProduct {
-  /** `<domain>/<product>`: the same ref as the stream product it copies, if any. */
-  readonly ref: string;
-  readonly domain: string;
-  readonly name: string;
-  readonly description: string;
-  readonly accountAlias: string;
-  readonly accountId: string;
-  readonly contract: Contract;
-  readonly classification: Classification;
-  readonly tags: Readonly<Record<string, string>>;
+export interface AtRestProduct extends Pick<
+  Product,
+  | "ref"
+  | "domain"
+  | "name"
+  | "description"
+  | "accountAlias"
+  | "accountId"
+  | "contract"
+  | "classification"
+  | "tags"
+> {
   /** The stream product it is landed from; absent when the domain's own pipelines fill it. */
   readonly stream?: Product;
   /** Glue database of the producing domain (`<domain>`, hyphens as underscores). */
@@ -77,14 +77,10 @@ export function resolveAtRestProduct(
   path: string,
   declaration: DomainDeclaration,
   accountId: string,
-  product: {
-    readonly name: string;
-    readonly description: string;
-    readonly contract: Contract;
-    readonly classification: Classification;
-    readonly tags?: Readonly<Record<string, string>>;
-    readonly atRest?: AtRestOptions;
-  },
+  product: Pick<
+    AtRestProductDeclaration,
+    "name" | "description" | "contract" | "classification" | "tags" | "atRest"
+  >,
   stream: Product | undefined,
   problems: string[],
 ): AtRestProduct | undefined {
