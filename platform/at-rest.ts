@@ -39,6 +39,12 @@ export interface AtRestProduct extends Pick<
 > {
   /** The stream product it is landed from; absent when the domain's own pipelines fill it. */
   readonly stream?: Product;
+  /**
+   * The role that lands the stream at rest (Firehose), named from the declaration: the one reader
+   * of a stream that is its own domain's, not a subscription's.
+   */
+  readonly landingRoleName?: string;
+  readonly landingRoleArn?: string;
   /** Glue database of the producing domain (`<domain>`, hyphens as underscores). */
   readonly database: string;
   /** Glue table (`<product>`, hyphens as underscores). */
@@ -131,10 +137,16 @@ export function resolveAtRestProduct(
     problems.push(`${path}.atRest.partitionBy: partitions by a column twice`);
   }
 
+  const landingRoleName = stream ? `mesh-${declaration.name}-${product.name}-landing` : undefined;
+  if (landingRoleName && landingRoleName.length > 64) {
+    problems.push(`${path}.name: landing role name ${landingRoleName} is longer than 64 characters`);
+  }
   return {
     ref,
     domain: declaration.name,
     name: product.name,
+    landingRoleName,
+    landingRoleArn: landingRoleName && `arn:aws:iam::${accountId}:role/${landingRoleName}`,
     description: product.description,
     accountAlias: declaration.account,
     accountId,

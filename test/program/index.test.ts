@@ -298,7 +298,7 @@ describe("the program under the mock runtime", () => {
       (s) => s.Sid === "PlatformAudit",
     );
     assert.equal(audit.Condition.ArnEquals["aws:PrincipalArn"], auditor);
-    assert.deepEqual(Object.keys(songs.outputs), ["products"]);
+    assert.deepEqual(Object.keys(songs.outputs), ["atRest", "products"]);
   });
 
   it("fails a producer team's stack with a clear error when the platform stack has not exported its outputs", async () => {
