@@ -14,7 +14,7 @@ export const OpenSearchSettings = {
   minEbsVolumeGb: 10,
 } as const;
 
-/** How Firehose delivers to the index (AWS-FACTS.md, Firehose). */
+/** How Firehose delivers to the index (docs/aws-facts.md#firehose-and-personalize). */
 export const DeliverySettings = {
   indexName: "interactions",
   indexRotationPeriod: "OneDay",

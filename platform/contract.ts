@@ -20,6 +20,27 @@ export interface Contract {
   readonly versions: readonly ContractVersion[];
 }
 
+/**
+ * The length of a string the way AWS APIs and the contracts count it: in Unicode code points. AWS
+ * APIs are modelled in Smithy, whose `@length` trait measures strings in code points
+ * (docs/consumer-performance.md cites it), and zod's `min` / `max` count code points too, so a
+ * value a contract accepts is never refused by a writer for a length the service would accept.
+ * JavaScript's `String.length` counts UTF-16 units (an emoji is two): never use it for a limit.
+ */
+export function serviceLength(value: string): number {
+  let count = 0;
+  // A string of n UTF-16 units has between n/2 and n code points: count only when it matters.
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < value.length) {
+      const next = value.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) i++;
+    }
+    count++;
+  }
+  return count;
+}
+
 export function defineContract(name: string, versions: readonly ContractVersion[]): Contract {
   return { name, versions };
 }

@@ -26,7 +26,7 @@ import {
   type StartingPosition,
 } from "./declarations";
 
-/** Limits from ../shared/AWS-FACTS.md that the declaration is checked against. */
+/** Limits (docs/aws-facts.md, with their sources) that the declaration is checked against. */
 export const Limits = {
   retentionHours: { min: 24, max: 8760 },
   batchSize: { min: 1, max: 10000 },

@@ -1,6 +1,6 @@
 import type { Capacity } from "./declarations";
 
-/** Per-shard limits of a provisioned stream (../shared/AWS-FACTS.md). */
+/** Per-shard limits of a provisioned stream (docs/aws-facts.md#kinesis-data-streams). */
 export const ShardLimits = { writeMiBps: 1, writeRecordsPerSecond: 1000, readMiBps: 2 } as const;
 
 /**

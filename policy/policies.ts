@@ -1,6 +1,7 @@
 import type { Policies } from "@pulumi/policy";
 import { exemptedViolations } from "./exemptions";
 import * as apigateway from "./rules/apigateway";
+import * as athena from "./rules/athena";
 import * as firehose from "./rules/firehose";
 import * as glue from "./rules/glue";
 import * as iam from "./rules/iam";
@@ -47,14 +48,28 @@ export const rulePolicies: Policies = [
   firehose.firehoseSourceAwareEncryption,
   firehose.firehoseOpensearchRetry,
   firehose.firehoseOpensearchS3Backup,
+  firehose.firehoseS3CmkEncryption,
+  firehose.firehoseS3ErrorOutputPrefix,
+  firehose.firehoseS3ConversionBuffer,
   opensearch.opensearchEncryptionAtRest,
   opensearch.opensearchNodeToNodeEncryption,
   opensearch.opensearchEnforceHttps,
   opensearch.opensearchFineGrainedAccessControl,
   glue.glueCatalogEncryption,
+  glue.glueSecurityConfigurationEncryption,
+  glue.glueJobSecurityConfiguration,
+  glue.glueJobTimeout,
+  glue.glueConnectionSsl,
+  glue.glueConnectionNoPlaintextPassword,
   lakeformation.lakeformationDataSharingVersion,
+  lakeformation.lakeformationSettingsAdmins,
   lakeformation.lakeformationNoIamAllowedPrincipals,
   lakeformation.lakeformationExternalGrantsLfTags,
+  lakeformation.lakeformationExternalGrantsReadOnly,
+  lakeformation.lakeformationResourceNoHybridAccess,
+  athena.athenaWorkgroupEnforced,
+  athena.athenaWorkgroupResultsEncrypted,
+  athena.athenaWorkgroupBytesScannedCutoff,
   apigateway.apigatewayRouteAuthorization,
   apigateway.apigatewayStageAccessLogs,
   apigateway.apigatewayStageThrottling,

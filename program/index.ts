@@ -120,6 +120,8 @@ class PeerStacks {
 export function deployMesh(
   declarations: readonly DomainDeclaration[] = domains,
   infra: Readonly<Record<string, DomainInfra>> = domainInfra,
+  /** Folder of the domain folders holding the handlers. @default the repository's `domains/` */
+  domainsRoot?: string,
 ): UnitOutputs {
   const mesh = loadMesh(readStackConfig(), declarations);
   const providers = new AccountProviders(mesh.config);
@@ -276,6 +278,7 @@ export function deployMesh(
         dataKeyArn: dataKey.arn,
         alarmTopicArn,
         handlers: built?.handlers,
+        domainsRoot,
       },
       { provider },
     );

@@ -1,5 +1,4 @@
 import { BatchProcessor, EventType, processPartialResponse } from "@aws-lambda-powertools/batch";
-import { makeIdempotent } from "@aws-lambda-powertools/idempotency";
 import type { Logger } from "@aws-lambda-powertools/logger";
 import { MetricUnit, type Metrics } from "@aws-lambda-powertools/metrics";
 import type {
@@ -18,25 +17,44 @@ import {
   type Envelope,
 } from "../platform/contract";
 import {
-  claimEvent,
-  completeEvent,
-  releaseEvent,
+  idempotencyKey,
   resolveIdempotency,
+  type ClaimOutcome,
   type IdempotencyOptions,
   type ResolvedIdempotency,
 } from "./consumer-idempotency";
-import { defaultObservability, serviceNameFromEnvironment, type Observability } from "./observability";
+import { env } from "./env";
+import {
+  defaultObservability,
+  serviceNameFromEnvironment,
+  tracer,
+  type Observability,
+} from "./observability";
 
 export { env, envInteger, InvalidEnvironmentVariableError, MissingEnvironmentVariableError } from "./env";
-export { logger, metrics, tracer, type Observability } from "./observability";
-export type { IdempotencyOptions } from "./consumer-idempotency";
+export { logger, metrics, tracer, traced, type Observability } from "./observability";
+export type { IdempotencyOptions, IdempotencyStore } from "./consumer-idempotency";
 
 /**
  * The consumer handler kit: every Kinesis stream handler of the mesh is built with
  * {@link createRecordHandler} (one event at a time) or {@link createBatchHandler} (the whole batch at
- * once, for batch APIs). Both decode and validate each record against the product's contract, skip
- * event ids already processed, and answer with a partial batch response in which every failed
- * record, and only those, is named by its sequence number.
+ * once, for batch APIs). Both run the same steps over a batch:
+ *
+ * 1. every record is decoded and validated against the product's contract; failures are reported;
+ * 2. an id seen twice in the batch is processed once, and both records share its outcome;
+ * 3. the batch's ids are claimed in the idempotency store in one go (`consumer-idempotency.ts`):
+ *    ids completed before are skipped, ids another invocation holds are reported (retried later);
+ * 4. with per-key order, an event whose partition key has an earlier event that failed is not run
+ *    and is reported failed, so that Lambda delivers the key's events again in order;
+ * 5. the effects run (`processEvent` per event or `processEvents` once);
+ * 6. succeeded ids are marked completed and failed ones released, again in one go;
+ * 7. Powertools `processPartialResponse` builds the response from the outcomes, so the failure list
+ *    is exactly the failed records, each named by its sequence number.
+ *
+ * Effects are at most once per event id with one exception, stated in the README: when the effect
+ * succeeded but its completion could not be recorded (step 6 failed), the id stays in progress until
+ * its in-progress expiry (the invocation's remaining time when it was claimed); a delivery after that
+ * runs the effect again. Such ids are logged and counted in the `CompletionsNotRecorded` metric.
  *
  * The event source mappings are expected to run with `ReportBatchItemFailures`, bisection, bounded
  * retries and record age, and an on-failure destination (the platform sets them): a record that
@@ -83,7 +101,10 @@ export interface StreamHandlerOptions {
    * @default `POWERTOOLS_SERVICE_NAME`, which wins over this option when set
    */
   readonly serviceName?: string;
-  /** @default DynamoDB table `IDEMPOTENCY_TABLE`, records kept `IDEMPOTENCY_TTL_SECONDS` */
+  /**
+   * Idempotency store and expiry; `POWERTOOLS_IDEMPOTENCY_DISABLED=true` turns it off (local runs).
+   * @default DynamoDB table `IDEMPOTENCY_TABLE`, records kept `IDEMPOTENCY_TTL_SECONDS`
+   */
   readonly idempotency?: IdempotencyOptions;
   /** @default the module-scope singletons of `runtime/observability.ts` */
   readonly observability?: Partial<Observability>;
@@ -97,16 +118,26 @@ export interface StreamHandlerOptions {
 
 export interface RecordHandlerOptions extends StreamHandlerOptions {
   /**
-   * `false` processes a batch's events one after the other in stream order (needed whenever two
-   * events for the same key must take effect in order); `true` runs them concurrently. No default,
-   * so every handler states its choice.
+   * `false` processes a batch's events one after the other in stream order and keeps per-key order:
+   * once an event of a partition key fails, the later events of that key are not run and are
+   * reported failed, to be delivered again after it. `true` runs them concurrently, in no order.
+   * No default, so every handler states its choice.
    */
   readonly processInParallel: boolean;
+  /** Events in flight at once when `processInParallel`. @default 16 */
+  readonly concurrency?: number;
   /** The effect of one event; throw to fail its record. Runs at most once per event id. */
   readonly processEvent: (event: StreamEvent, invocation: Invocation) => Promise<void>;
 }
 
 export interface BatchHandlerOptions extends StreamHandlerOptions {
+  /**
+   * `true` when the effects of two events of one partition key must happen in stream order: an
+   * event whose claim failed (store error, held by another invocation) then holds back the later
+   * events of its key, which are reported failed without reaching `processEvents`; `processEvents`
+   * must hold back within its own calls too (see `putInKeyOrder`). No default.
+   */
+  readonly perKeyOrder: boolean;
   /**
    * The effect of a batch's events: the valid ones, not processed before, each id once, in stream
    * order. Returns the events that failed; every other event counts as processed and will be
@@ -138,6 +169,16 @@ export class UnexpectedEventError extends Error {
 /** A batch step reported a failure for an event it was not given: a bug in the step. */
 export class UnknownEventFailureError extends Error {
   override readonly name = "UnknownEventFailureError";
+}
+
+/** Another invocation holds the event's id; it is reported so that it is retried later. */
+export class EventInProgressError extends Error {
+  override readonly name = "EventInProgressError";
+}
+
+/** An earlier event of the same partition key failed, so this one was not run (per-key order). */
+export class HeldBackError extends Error {
+  override readonly name = "HeldBackError";
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -217,89 +258,13 @@ interface Tally {
   rejected: number;
   duplicates: number;
   failed: number;
+  heldBack: number;
   processed: number;
+  completionsNotRecorded: number;
 }
 
-/**
- * What both handler shapes share: lazily resolved settings (so importing a handler module reads no
- * environment variable), the event shape check, logging context, tracing and metrics.
- */
-function handlerRuntime(options: StreamHandlerOptions, mode: "record" | "batch") {
-  const observability: Observability = { ...defaultObservability, ...options.observability };
-  let resolved: { logger: Logger; idempotency: ResolvedIdempotency } | undefined;
-  let coldStart = true;
-
-  const resolve = () => {
-    const useOption = options.serviceName !== undefined && !serviceNameFromEnvironment();
-    if (useOption) observability.metrics.setDefaultDimensions({ service: options.serviceName! });
-    return {
-      logger: useOption
-        ? observability.logger.createChild({ serviceName: options.serviceName })
-        : observability.logger,
-      idempotency: resolveIdempotency(options.idempotency ?? {}, observability.tracer, mode),
-    };
-  };
-
-  return async (
-    event: KinesisStreamEvent,
-    context: Context,
-    body: (
-      invocation: Invocation,
-      idempotency: ResolvedIdempotency,
-      tally: Tally,
-    ) => Promise<KinesisStreamBatchResponse>,
-  ): Promise<KinesisStreamBatchResponse> => {
-    assertKinesisBatch(event);
-    resolved ??= resolve();
-    const { logger, idempotency } = resolved;
-    const { metrics, tracer } = observability;
-    logger.addContext(context);
-    if (coldStart) metrics.captureColdStartMetric();
-    coldStart = false;
-
-    const tally: Tally = {
-      received: event.Records.length,
-      rejected: 0,
-      duplicates: 0,
-      failed: 0,
-      processed: 0,
-    };
-    const parent = tracer.isTracingEnabled() ? tracer.getSegment() : undefined;
-    const segment = parent?.addNewSubsegment(`## ${context.functionName}`);
-    if (segment) {
-      tracer.setSegment(segment);
-      tracer.annotateColdStart();
-      tracer.addServiceNameAnnotation();
-    }
-    try {
-      return await body({ lambdaContext: context, logger, metrics }, idempotency, tally);
-    } catch (error) {
-      if (segment) tracer.addErrorAsMetadata(error as Error);
-      throw error;
-    } finally {
-      segment?.close();
-      if (parent) tracer.setSegment(parent);
-      if (tally.rejected || tally.failed) logger.warn("batch processed with failures", { ...tally });
-      metrics.addMetric("RecordsReceived", MetricUnit.Count, tally.received);
-      metrics.addMetric("RecordsRejected", MetricUnit.Count, tally.rejected);
-      metrics.addMetric("EventsDuplicate", MetricUnit.Count, tally.duplicates);
-      metrics.addMetric("EventsFailed", MetricUnit.Count, tally.failed);
-      metrics.addMetric("EventsProcessed", MetricUnit.Count, tally.processed);
-      metrics.publishStoredMetrics();
-      logger.resetKeys();
-    }
-  };
-}
-
-function assertKinesisBatch(event: KinesisStreamEvent): void {
-  if (!Array.isArray(event?.Records)) throw new UnexpectedEventError("event has no Records array");
-  event.Records.forEach((record, index) => {
-    // An empty item identifier in the response would fail the whole batch: refuse up front.
-    if (typeof record?.kinesis?.sequenceNumber !== "string" || record.kinesis.sequenceNumber === "") {
-      throw new UnexpectedEventError(`Records[${index}] has no kinesis.sequenceNumber: not a Kinesis batch`);
-    }
-  });
-}
+/** The effect step of a handler: runs the events, returns those that failed. */
+type Effect = (events: readonly StreamEvent[], invocation: Invocation) => Promise<Map<StreamEvent, Error>>;
 
 function logRejected(logger: Logger, record: KinesisStreamRecord, error: unknown): void {
   logger.error("record rejected: it does not decode or does not match its contract", {
@@ -323,199 +288,85 @@ function logFailed(logger: Logger, event: StreamEvent, error: unknown): void {
 
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 
-/**
- * A handler that processes one event at a time through Powertools `BatchProcessor`, each event
- * made idempotent with Powertools `makeIdempotent` keyed on the envelope `id`. A record that does
- * not decode or validate, or whose `processEvent` throws, is reported in `batchItemFailures`.
- */
-export function createRecordHandler(options: RecordHandlerOptions): StreamHandler {
-  const processor = new BatchProcessor(EventType.KinesisDataStreams);
-  const runtime = handlerRuntime(options, "record");
-  type Step = (
-    envelope: Envelope,
-    context: Context,
-    event: StreamEvent,
-    invocation: Invocation,
-  ) => Promise<void>;
-  let idempotentStep: Step | undefined;
-  const ran = new WeakSet<StreamEvent>();
-
-  return (event, context) =>
-    runtime(event, context, async (invocation, idempotency, tally) => {
-      // The envelope is the hashed argument (key: its `id`); passing the Lambda context second lets
-      // Powertools register it and bound the in-progress lock by the remaining time.
-      idempotentStep ??= makeIdempotent<Step>(
-        async (_envelope, _context, streamEvent, stepInvocation) => {
-          ran.add(streamEvent);
-          await options.processEvent(streamEvent, stepInvocation);
-        },
-        {
-          persistenceStore: idempotency.store,
-          config: idempotency.config,
-          ...(idempotency.keyPrefix ? { keyPrefix: idempotency.keyPrefix } : {}),
-        },
-      );
-      const step = idempotentStep;
-      return processPartialResponse(
-        event,
-        async (record: KinesisStreamRecord) => {
-          let streamEvent: StreamEvent;
-          try {
-            streamEvent = decodeRecord(record, options.contract);
-          } catch (error) {
-            tally.rejected++;
-            logRejected(invocation.logger, record, error);
-            throw error;
-          }
-          try {
-            await step(streamEvent.envelope, context, streamEvent, invocation);
-          } catch (error) {
-            tally.failed++;
-            logFailed(invocation.logger, streamEvent, error);
-            throw error;
-          }
-          if (ran.has(streamEvent)) tally.processed++;
-          else tally.duplicates++;
-        },
-        processor,
-        {
-          context,
-          processInParallel: options.processInParallel,
-          throwOnFullBatchFailure: options.throwOnFullBatchFailure ?? true,
-        },
-      );
-    });
+function assertKinesisBatch(event: KinesisStreamEvent): void {
+  if (!Array.isArray(event?.Records)) throw new UnexpectedEventError("event has no Records array");
+  event.Records.forEach((record, index) => {
+    // An empty item identifier in the response would fail the whole batch: refuse up front.
+    if (typeof record?.kinesis?.sequenceNumber !== "string" || record.kinesis.sequenceNumber === "") {
+      throw new UnexpectedEventError(`Records[${index}] has no kinesis.sequenceNumber: not a Kinesis batch`);
+    }
+  });
 }
 
+const keyOf = (event: StreamEvent) => event.record.kinesis.partitionKey;
+
 /**
- * A handler that processes the whole batch in one step, for APIs that take many events per call.
- *
- * 1. every record is decoded and validated; failures are reported, the rest go on;
- * 2. an id seen twice in the batch is processed once, and both records share its outcome;
- * 3. each id is claimed in the idempotency store; ids completed before are skipped, ids another
- *    invocation holds are reported (and retried later);
- * 4. `processEvents` gets the claimed events in stream order and returns the ones that failed;
- * 5. succeeded ids are marked completed, failed ids released so a retry can claim them;
- * 6. the outcomes are handed to Powertools `BatchProcessor` / `processPartialResponse` to build the
- *    response, record by record, so the failure list is exactly the failed records.
- *
- * Why not `makeIdempotent` here: it makes one function call idempotent under one key, and stores
- * that call's result. A PutEvents call carries up to ten events whose grouping changes between
- * deliveries (bisection, checkpoint replays), so a per-call key would not recognise an event seen
- * before in another group. Steps 3 and 5 therefore use the same Powertools persistence layer, with
- * the same keys, records and conditional writes, through `saveInProgress` / `saveSuccess` /
- * `deleteRecord` per event (see `consumer-idempotency.ts`).
+ * Builds a handler from its effect step: everything but the effect (steps 1-4, 6, 7 of the module
+ * comment), with lazily resolved settings (importing a handler module reads no environment
+ * variable), logging context, tracing and metrics.
  */
-export function createBatchHandler(options: BatchHandlerOptions): StreamHandler {
+function streamHandler(options: StreamHandlerOptions, perKeyOrder: boolean, effect: Effect): StreamHandler {
   const processor = new BatchProcessor(EventType.KinesisDataStreams);
-  const runtime = handlerRuntime(options, "batch");
-
-  return (event, context) =>
-    runtime(event, context, async (invocation, idempotency, tally) => {
-      const { logger } = invocation;
-      /** Per record: `null` processed (or skipped as a duplicate), an Error failed. */
-      const outcomes = new Map<KinesisStreamRecord, Error | null>();
-      const fail = (streamEvent: StreamEvent, error: Error) => {
-        outcomes.set(streamEvent.record, error);
-        tally.failed++;
-        logFailed(logger, streamEvent, error);
-      };
-
-      const leaders = new Map<string, StreamEvent>();
-      const followers: StreamEvent[] = [];
-      for (const record of event.Records) {
-        try {
-          const streamEvent = decodeRecord(record, options.contract);
-          if (leaders.has(streamEvent.envelope.id)) followers.push(streamEvent);
-          else leaders.set(streamEvent.envelope.id, streamEvent);
-        } catch (error) {
-          outcomes.set(record, asError(error));
-          tally.rejected++;
-          logRejected(logger, record, error);
-        }
+  let resolved:
+    | {
+        logger: Logger;
+        metrics: Metrics;
+        tracer: Observability["tracer"];
+        idempotency: ResolvedIdempotency | undefined;
       }
+    | undefined;
+  let coldStart = true;
 
-      const position = new Map(event.Records.map((record, index) => [record, index]));
-      const enabled = idempotency.config.isEnabled();
-      const claimed: StreamEvent[] = [];
-      if (enabled) {
-        await forEachWithConcurrency(leaders.values(), idempotency.concurrency, async (streamEvent) => {
-          try {
-            const claim = await claimEvent(
-              idempotency,
-              streamEvent.envelope,
-              context.getRemainingTimeInMillis(),
-            );
-            if (claim === "claimed") claimed.push(streamEvent);
-            else {
-              outcomes.set(streamEvent.record, null);
-              tally.duplicates++;
-            }
-          } catch (error) {
-            fail(streamEvent, asError(error));
-          }
-        });
-        claimed.sort((a, b) => position.get(a.record)! - position.get(b.record)!);
-      } else {
-        claimed.push(...leaders.values());
-      }
+  const resolve = (context: Context) => {
+    const observability = { ...defaultObservability, ...options.observability };
+    const useOption = options.serviceName !== undefined && !serviceNameFromEnvironment();
+    if (useOption) observability.metrics.setDefaultDimensions({ service: options.serviceName! });
+    return {
+      logger: useOption
+        ? observability.logger.createChild({ serviceName: options.serviceName })
+        : observability.logger,
+      metrics: observability.metrics,
+      tracer: options.observability && "tracer" in options.observability ? observability.tracer : tracer(),
+      idempotency:
+        env("POWERTOOLS_IDEMPOTENCY_DISABLED", "false") === "true"
+          ? undefined
+          : resolveIdempotency(options.idempotency ?? {}, context.functionName),
+    };
+  };
 
-      const failures = new Map<StreamEvent, Error>();
-      if (claimed.length) {
-        try {
-          const given = new Set(claimed);
-          for (const failure of await options.processEvents(claimed, invocation)) {
-            if (!given.has(failure.event)) {
-              throw new UnknownEventFailureError(
-                `processEvents reported a failure for event ${failure.event.envelope.id}, which it was not given`,
-              );
-            }
-            if (!failures.has(failure.event)) failures.set(failure.event, asError(failure.error));
-          }
-        } catch (error) {
-          failures.clear();
-          for (const streamEvent of claimed) failures.set(streamEvent, asError(error));
-        }
-      }
+  return async (event, context) => {
+    assertKinesisBatch(event);
+    resolved ??= resolve(context);
+    const { logger, metrics, tracer: activeTracer, idempotency } = resolved;
+    logger.addContext(context);
+    if (coldStart) metrics.captureColdStartMetric();
+    coldStart = false;
 
-      await forEachWithConcurrency(claimed, idempotency.concurrency, async (streamEvent) => {
-        const error = failures.get(streamEvent);
-        if (error) {
-          fail(streamEvent, error);
-          if (!enabled) return;
-          await releaseEvent(idempotency, streamEvent.envelope).catch((releaseError: unknown) =>
-            // The claim then lapses at its in-progress expiry; retries before that are reported again.
-            logger.warn("could not release the idempotency record of a failed event", {
-              eventId: streamEvent.envelope.id,
-              error: releaseError as Error,
-            }),
-          );
-          return;
-        }
-        outcomes.set(streamEvent.record, null);
-        tally.processed++;
-        if (!enabled) return;
-        await completeEvent(idempotency, streamEvent.envelope, {
-          sequenceNumber: streamEvent.sequenceNumber,
-        }).catch(
-          // The effect happened, so the record is reported as processed; a redelivery after the
-          // claim lapses would repeat it, which is the best that can be done without the store.
-          (saveError: unknown) =>
-            logger.error("event processed but not marked completed: a redelivery may repeat it", {
-              eventId: streamEvent.envelope.id,
-              error: saveError as Error,
-            }),
-        );
-      });
-
-      for (const follower of followers) {
-        const leaderOutcome = outcomes.get(leaders.get(follower.envelope.id)!.record);
-        outcomes.set(follower.record, leaderOutcome ?? null);
-        if (leaderOutcome) tally.failed++;
-        else tally.duplicates++;
-      }
-
-      return processPartialResponse(
+    const tally: Tally = {
+      received: event.Records.length,
+      rejected: 0,
+      duplicates: 0,
+      failed: 0,
+      heldBack: 0,
+      processed: 0,
+      completionsNotRecorded: 0,
+    };
+    const parent = activeTracer?.getSegment();
+    const segment = parent?.addNewSubsegment(`## ${context.functionName}`);
+    if (segment) {
+      activeTracer!.setSegment(segment);
+      activeTracer!.annotateColdStart();
+      activeTracer!.addServiceNameAnnotation();
+    }
+    try {
+      const outcomes = await runBatch(
+        event,
+        context,
+        { logger, metrics, lambdaContext: context },
+        idempotency,
+        tally,
+      );
+      return await processPartialResponse(
         event,
         async (record: KinesisStreamRecord) => {
           const outcome = outcomes.get(record);
@@ -524,12 +375,244 @@ export function createBatchHandler(options: BatchHandlerOptions): StreamHandler 
           if (outcome) throw outcome;
         },
         processor,
-        // The effects already happened above in stream order; this pass only reports them.
         {
           context,
           processInParallel: false,
           throwOnFullBatchFailure: options.throwOnFullBatchFailure ?? true,
         },
       );
-    });
+    } catch (error) {
+      if (segment) activeTracer!.addErrorAsMetadata(error as Error);
+      throw error;
+    } finally {
+      segment?.close();
+      if (parent) activeTracer!.setSegment(parent);
+      if (tally.rejected || tally.failed) logger.warn("batch processed with failures", { ...tally });
+      metrics.addMetric("RecordsReceived", MetricUnit.Count, tally.received);
+      metrics.addMetric("RecordsRejected", MetricUnit.Count, tally.rejected);
+      metrics.addMetric("EventsDuplicate", MetricUnit.Count, tally.duplicates);
+      metrics.addMetric("EventsFailed", MetricUnit.Count, tally.failed);
+      metrics.addMetric("EventsHeldBack", MetricUnit.Count, tally.heldBack);
+      metrics.addMetric("EventsProcessed", MetricUnit.Count, tally.processed);
+      metrics.addMetric("CompletionsNotRecorded", MetricUnit.Count, tally.completionsNotRecorded);
+      metrics.publishStoredMetrics();
+      logger.resetKeys();
+    }
+  };
+
+  /** Steps 1-6: the outcome of every record, `null` for processed or skipped as a duplicate. */
+  async function runBatch(
+    event: KinesisStreamEvent,
+    context: Context,
+    invocation: Invocation,
+    idempotency: ResolvedIdempotency | undefined,
+    tally: Tally,
+  ): Promise<Map<KinesisStreamRecord, Error | null>> {
+    const { logger } = invocation;
+    const outcomes = new Map<KinesisStreamRecord, Error | null>();
+    const fail = (streamEvent: StreamEvent, error: Error) => {
+      outcomes.set(streamEvent.record, error);
+      tally.failed++;
+      if (error instanceof HeldBackError) tally.heldBack++;
+      logFailed(logger, streamEvent, error);
+    };
+
+    // 1, 2: decode, validate, one leader per id in stream order.
+    const leaders = new Map<string, StreamEvent>();
+    const followers: StreamEvent[] = [];
+    for (const record of event.Records) {
+      try {
+        const streamEvent = decodeRecord(record, options.contract);
+        if (leaders.has(streamEvent.envelope.id)) followers.push(streamEvent);
+        else leaders.set(streamEvent.envelope.id, streamEvent);
+      } catch (error) {
+        outcomes.set(record, asError(error));
+        tally.rejected++;
+        logRejected(logger, record, error);
+      }
+    }
+
+    // 3: claim the ids not known to be completed in this environment.
+    const nowSeconds = Math.floor(Date.now() / 1000);
+    const expiresAt = nowSeconds + (idempotency?.expiresAfterSeconds ?? 0);
+    const keys = new Map<StreamEvent, string>();
+    let claims = new Map<string, ClaimOutcome>();
+    if (idempotency) {
+      for (const streamEvent of leaders.values())
+        keys.set(streamEvent, idempotencyKey(idempotency, streamEvent.envelope.id));
+      const unknown = [...keys.values()].filter((key) => !idempotency.completed.has(key, nowSeconds));
+      if (unknown.length) {
+        try {
+          claims = await idempotency.store.claim(
+            unknown,
+            Date.now() + context.getRemainingTimeInMillis(),
+            expiresAt,
+          );
+        } catch (error) {
+          claims = new Map(unknown.map((key) => [key, asError(error)]));
+        }
+      }
+    }
+
+    // 3, 4: outcomes of the claims, in stream order, holding back the keys of failed events.
+    const blocked = new Map<string, StreamEvent>();
+    const runnable: StreamEvent[] = [];
+    const claimed: StreamEvent[] = [];
+    for (const streamEvent of leaders.values()) {
+      const key = keys.get(streamEvent);
+      const claim = key === undefined ? "claimed" : (claims.get(key) ?? "completed");
+      if (claim === "completed") {
+        outcomes.set(streamEvent.record, null);
+        tally.duplicates++;
+        if (key !== undefined) idempotency!.completed.add(key, expiresAt);
+        continue;
+      }
+      if (claim === "claimed") claimed.push(streamEvent);
+      const blocker = perKeyOrder ? blocked.get(keyOf(streamEvent)) : undefined;
+      if (claim !== "claimed") {
+        fail(
+          streamEvent,
+          claim === "in-progress"
+            ? new EventInProgressError(
+                `event ${streamEvent.envelope.id} is being processed by another invocation; it will be retried`,
+              )
+            : claim,
+        );
+      } else if (blocker) {
+        fail(streamEvent, heldBack(streamEvent, blocker));
+      } else {
+        runnable.push(streamEvent);
+        continue;
+      }
+      if (perKeyOrder && !blocked.has(keyOf(streamEvent))) blocked.set(keyOf(streamEvent), streamEvent);
+    }
+
+    // 5: the effects.
+    let failures: Map<StreamEvent, Error>;
+    try {
+      failures = runnable.length ? await effect(runnable, invocation) : new Map();
+    } catch (error) {
+      failures = new Map(runnable.map((streamEvent) => [streamEvent, asError(error)]));
+    }
+    for (const streamEvent of runnable) {
+      const error = failures.get(streamEvent);
+      if (error) fail(streamEvent, error);
+      else {
+        outcomes.set(streamEvent.record, null);
+        tally.processed++;
+      }
+    }
+
+    // 6: settle the claims.
+    if (idempotency && claimed.length) {
+      const done = claimed
+        .filter((streamEvent) => outcomes.get(streamEvent.record) === null)
+        .map((e) => keys.get(e)!);
+      const given = claimed
+        .filter((streamEvent) => outcomes.get(streamEvent.record))
+        .map((e) => keys.get(e)!);
+      const [notRecorded, notReleased] = await Promise.all([
+        settle(() => idempotency.store.complete(done, expiresAt), done),
+        settle(() => idempotency.store.release(given), given),
+      ]);
+      for (const key of done) if (!notRecorded.has(key)) idempotency.completed.add(key, expiresAt);
+      if (notRecorded.size) {
+        tally.completionsNotRecorded += notRecorded.size;
+        logger.error(
+          "events processed but not marked completed: a delivery after their in-progress expiry repeats them",
+          {
+            keys: [...notRecorded.keys()],
+            error: [...notRecorded.values()][0],
+          },
+        );
+      }
+      if (notReleased.size) {
+        // The claims then lapse at their in-progress expiry; retries before that are reported again.
+        logger.warn("could not release the idempotency records of failed events", {
+          keys: [...notReleased.keys()],
+          error: [...notReleased.values()][0],
+        });
+      }
+    }
+
+    for (const follower of followers) {
+      const leaderOutcome = outcomes.get(leaders.get(follower.envelope.id)!.record);
+      outcomes.set(follower.record, leaderOutcome ?? null);
+      if (leaderOutcome) tally.failed++;
+      else tally.duplicates++;
+    }
+    return outcomes;
+  }
+}
+
+async function settle(
+  write: () => Promise<Map<string, Error>>,
+  keys: readonly string[],
+): Promise<Map<string, Error>> {
+  if (!keys.length) return new Map();
+  try {
+    return await write();
+  } catch (error) {
+    return new Map(keys.map((key) => [key, asError(error)]));
+  }
+}
+
+function heldBack(streamEvent: StreamEvent, blocker: StreamEvent): HeldBackError {
+  return new HeldBackError(
+    `event ${streamEvent.envelope.id} not processed: event ${blocker.envelope.id} of partition key ${keyOf(blocker)}, earlier in the stream, failed and must take effect first`,
+  );
+}
+
+/**
+ * A handler that processes one event at a time. A record that does not decode or validate, or whose
+ * `processEvent` throws, is reported in `batchItemFailures`; with `processInParallel: false`, so are
+ * the later events of a partition key after one of its events failed (they are not run).
+ */
+export function createRecordHandler(options: RecordHandlerOptions): StreamHandler {
+  const ordered = !options.processInParallel;
+  return streamHandler(options, ordered, async (events, invocation) => {
+    const failures = new Map<StreamEvent, Error>();
+    const run = async (streamEvent: StreamEvent) => {
+      try {
+        await options.processEvent(streamEvent, invocation);
+      } catch (error) {
+        failures.set(streamEvent, asError(error));
+      }
+    };
+    if (!ordered) {
+      await forEachWithConcurrency(events, options.concurrency ?? 16, run);
+      return failures;
+    }
+    const blocked = new Map<string, StreamEvent>();
+    for (const streamEvent of events) {
+      const blocker = blocked.get(keyOf(streamEvent));
+      if (blocker) {
+        failures.set(streamEvent, heldBack(streamEvent, blocker));
+        continue;
+      }
+      await run(streamEvent);
+      if (failures.has(streamEvent)) blocked.set(keyOf(streamEvent), streamEvent);
+    }
+    return failures;
+  });
+}
+
+/**
+ * A handler that processes the whole batch in one step, for APIs that take many events per call:
+ * `processEvents` gets the claimed events in stream order and returns the ones that failed.
+ */
+export function createBatchHandler(options: BatchHandlerOptions): StreamHandler {
+  return streamHandler(options, options.perKeyOrder, async (events, invocation) => {
+    const given = new Set(events);
+    const failures = new Map<StreamEvent, Error>();
+    for (const failure of await options.processEvents(events, invocation)) {
+      if (!given.has(failure.event)) {
+        throw new UnknownEventFailureError(
+          `processEvents reported a failure for event ${failure.event.envelope.id}, which it was not given`,
+        );
+      }
+      if (!failures.has(failure.event)) failures.set(failure.event, asError(failure.error));
+    }
+    return failures;
+  });
 }

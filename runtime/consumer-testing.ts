@@ -1,13 +1,7 @@
-import {
-  IdempotencyItemAlreadyExistsError,
-  IdempotencyItemNotFoundError,
-  IdempotencyRecordStatus,
-} from "@aws-lambda-powertools/idempotency";
-import { BasePersistenceLayer, type IdempotencyRecord } from "@aws-lambda-powertools/idempotency/persistence";
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
-import { Tracer } from "@aws-lambda-powertools/tracer";
 import type { Context, KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
+import { RecordStatus, type ClaimOutcome, type IdempotencyStore } from "./consumer-idempotency";
 import type { Observability } from "./observability";
 
 /**
@@ -93,7 +87,7 @@ export interface CapturedLog {
   readonly extra: Record<string, unknown>;
 }
 
-/** Logger, metrics and tracer that print nothing; `errors` collects what was logged at error level. */
+/** Logger and metrics that print nothing, no tracer; `errors` collects what was logged at error level. */
 export function silentObservability(): Observability & { readonly errors: CapturedLog[] } {
   const previous = process.env.POWERTOOLS_METRICS_DISABLED;
   process.env.POWERTOOLS_METRICS_DISABLED = "true";
@@ -114,7 +108,6 @@ export function silentObservability(): Observability & { readonly errors: Captur
     return {
       logger,
       metrics: new Metrics({ namespace: "test", serviceName: "test", logger }),
-      tracer: new Tracer({ serviceName: "test", enabled: false }),
       errors,
     };
   } finally {
@@ -124,49 +117,66 @@ export function silentObservability(): Observability & { readonly errors: Captur
 }
 
 /**
- * A persistence layer in process memory, with the conditional-put rules of the DynamoDB layer
- * (a key can be taken when absent, expired, or in progress past its in-progress expiry).
- * For tests, benchmarks and local runs only: in Lambda every execution environment would have its
- * own copy, which is no idempotency at all.
+ * An idempotency store in process memory, with the claim rules of the DynamoDB store (an id can be
+ * taken when absent, expired, or in progress past its in-progress expiry). For tests and local runs
+ * only: in Lambda every execution environment would have its own copy, which is no idempotency at
+ * all. `fail` makes the next calls of an operation throw, to test what a handler does when the
+ * store is down.
  */
-export class InMemoryPersistenceLayer extends BasePersistenceLayer {
-  readonly records = new Map<string, IdempotencyRecord>();
-  /** Calls made to the store, by operation, to let tests and benchmarks count round trips. */
-  readonly calls = { get: 0, put: 0, update: 0, delete: 0 };
+export class InMemoryIdempotencyStore implements IdempotencyStore {
+  readonly records = new Map<
+    string,
+    { status: string; expiresAtSeconds: number; inProgressUntilMs?: number }
+  >();
+  /** Calls made to the store, by operation, to let tests count round trips. */
+  readonly calls = { claim: 0, complete: 0, release: 0 };
+  /** Ids whose next claim fails with a store error (then forgotten). */
+  readonly failClaimOf = new Set<string>();
+  /** When set, every complete / release call fails with it. */
+  failWrites: Error | undefined;
 
-  protected async _getRecord(idempotencyKey: string): Promise<IdempotencyRecord> {
-    this.calls.get++;
-    const record = this.records.get(idempotencyKey);
-    if (!record) throw new IdempotencyItemNotFoundError();
-    return record;
-  }
-
-  protected async _putRecord(record: IdempotencyRecord): Promise<void> {
-    this.calls.put++;
-    const existing = this.records.get(record.idempotencyKey);
+  async claim(keys: readonly string[], inProgressUntilMs: number, expiresAtSeconds: number) {
+    this.calls.claim++;
     const now = Date.now();
-    const free =
-      !existing ||
-      (existing.expiryTimestamp !== undefined && existing.expiryTimestamp < now / 1000) ||
-      (existing.getStatus() === IdempotencyRecordStatus.INPROGRESS &&
-        existing.inProgressExpiryTimestamp !== undefined &&
-        existing.inProgressExpiryTimestamp < now);
-    if (!free) {
-      throw new IdempotencyItemAlreadyExistsError(
-        `Failed to put record for already existing idempotency key: ${record.idempotencyKey}`,
-        existing,
-      );
+    const outcomes = new Map<string, ClaimOutcome>();
+    for (const key of keys) {
+      const id = key.slice(key.indexOf("#") + 1);
+      if (this.failClaimOf.delete(id)) {
+        outcomes.set(key, new Error(`store unavailable for ${id}`));
+        continue;
+      }
+      const existing = this.records.get(key);
+      const free =
+        !existing ||
+        existing.expiresAtSeconds < now / 1000 ||
+        (existing.status === RecordStatus.inProgress && (existing.inProgressUntilMs ?? Infinity) < now);
+      if (free) {
+        this.records.set(key, { status: RecordStatus.inProgress, expiresAtSeconds, inProgressUntilMs });
+        outcomes.set(key, "claimed");
+      } else {
+        outcomes.set(key, existing.status === RecordStatus.completed ? "completed" : "in-progress");
+      }
     }
-    this.records.set(record.idempotencyKey, record);
+    return outcomes;
   }
 
-  protected async _updateRecord(record: IdempotencyRecord): Promise<void> {
-    this.calls.update++;
-    this.records.set(record.idempotencyKey, record);
+  async complete(keys: readonly string[], expiresAtSeconds: number) {
+    this.calls.complete++;
+    if (this.failWrites) return new Map(keys.map((key) => [key, this.failWrites!]));
+    for (const key of keys) this.records.set(key, { status: RecordStatus.completed, expiresAtSeconds });
+    return new Map<string, Error>();
   }
 
-  protected async _deleteRecord(record: IdempotencyRecord): Promise<void> {
-    this.calls.delete++;
-    this.records.delete(record.idempotencyKey);
+  async release(keys: readonly string[]) {
+    this.calls.release++;
+    if (this.failWrites) return new Map(keys.map((key) => [key, this.failWrites!]));
+    for (const key of keys) this.records.delete(key);
+    return new Map<string, Error>();
+  }
+
+  /** The status of an event id's record (any key prefix), or undefined. */
+  statusOf(eventId: string): string | undefined {
+    for (const [key, record] of this.records) if (key.endsWith(`#${eventId}`)) return record.status;
+    return undefined;
   }
 }

@@ -12,11 +12,11 @@ import {
 import { chunkByLimits } from "./batching";
 import { sendWithRetries, type BackoffOptions } from "./retry";
 
-/** A Kinesis record may carry 1 MiB, data blob and partition key together (AWS-FACTS). */
+/** A Kinesis record may carry 1 MiB, data blob and partition key together (docs/aws-facts.md#kinesis-data-streams). */
 export const MAX_RECORD_BYTES = 1024 * 1024;
-/** Records one PutRecords request may carry (AWS-FACTS). */
+/** Records one PutRecords request may carry (docs/aws-facts.md#kinesis-data-streams). */
 export const MAX_RECORDS_PER_CALL = 500;
-/** Bytes (data + partition keys) one PutRecords request may carry: the safe default of AWS-FACTS. */
+/** Bytes (data + partition keys) one PutRecords request may carry: docs/aws-facts.md#kinesis-data-streams. */
 export const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
 
 /** Where a data product's stream is. At least one of the two; both are sent when both are given. */

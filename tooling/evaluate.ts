@@ -118,9 +118,11 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     process.prependListener("unhandledRejection", reject);
     process.prependListener("uncaughtException", reject);
   });
+  const restoreStacks = withoutStackCapture();
   try {
     return await Promise.race([collect(), failed]);
   } finally {
+    restoreStacks();
     process.off("unhandledRejection", onFailure!);
     process.off("uncaughtException", onFailure!);
   }
@@ -170,6 +172,27 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     }
     return { stack: options.stack, resources, outputs: await resolveDeep(outputs ?? {}) };
   }
+}
+
+/**
+ * Turns off the stack traces the Pulumi SDK captures while a program runs, until the returned
+ * function is called: every resource records its constructor's call sites (`Resource.callsites`,
+ * with an unlimited `Error.stackTraceLimit`) and every internal promise a `new Error().stack`
+ * (`debuggablePromise`). Under tsx each of those is mapped through source maps, which took most of
+ * the evaluation time at scale; the offline plan records neither. `PLAN_STACK_TRACES=1` keeps
+ * them, for debugging a program error (whose message is kept either way).
+ */
+function withoutStackCapture(): () => void {
+  if (process.env.PLAN_STACK_TRACES === "1") return () => undefined;
+  const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
+  const callsites = resource.callsites;
+  const limit = Error.stackTraceLimit;
+  resource.callsites = () => [];
+  Error.stackTraceLimit = 0;
+  return () => {
+    resource.callsites = callsites;
+    Error.stackTraceLimit = limit;
+  };
 }
 
 /** Dynamic providers reach their account through the role they assume. */

@@ -1,3 +1,5 @@
+import { UNKNOWN } from "./values";
+
 /** A Kinesis stream or registered consumer ARN, split into its parts. */
 export interface KinesisArn {
   readonly region: string;
@@ -23,3 +25,14 @@ export const arnService = (value: string): string | undefined =>
 /** The account of an ARN, when it has one. */
 export const arnAccount = (value: string): string | undefined =>
   /^arn:aws[\w-]*:[a-z0-9-]+:[a-z0-9-]*:(\d{12}):/.exec(value)?.[1];
+
+/** An AWS-managed key (`alias/aws/<service>`, bare or as an alias ARN): its key policy cannot be changed. */
+export const isAwsManagedKey = (keyId: string): boolean => /(^|:)alias\/aws\//.test(keyId);
+
+/**
+ * Whether a key reference names a customer-managed key. A reference that is not known yet is the
+ * output of a key or alias this deployment creates, and a deployment cannot create an AWS-managed key
+ * (those are referenced by a literal `alias/aws/...`), so unknown counts as customer-managed.
+ */
+export const isCustomerManagedKey = (keyId: unknown): boolean =>
+  keyId === UNKNOWN || (typeof keyId === "string" && keyId.length > 0 && !isAwsManagedKey(keyId));

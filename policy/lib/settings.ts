@@ -13,12 +13,12 @@ export const DEFAULT_ALLOWED_RUNTIMES = [
 
 /**
  * Actions that may be granted on `Resource: "*"`, each with the reason it cannot be scoped. From
- * AWS-FACTS.md (Personalize) and the Service Authorization Reference (actions without resource types).
+ * docs/aws-facts.md#firehose-and-personalize and the Service Authorization Reference (actions without resource types).
  */
 export const DEFAULT_WILDCARD_RESOURCE_ACTIONS = [
   {
     action: "personalize:PutEvents",
-    reason: 'PutEvents requires Resource "*" (AWS-FACTS: documented exception for event trackers)',
+    reason: 'PutEvents requires Resource "*" (docs/aws-facts.md: documented exception for event trackers)',
   },
   { action: "xray:PutTraceSegments", reason: "X-Ray PutTraceSegments has no resource-level permissions" },
   {

@@ -42,6 +42,11 @@ export const T = {
   GlueRegistry: "aws:glue/registry:Registry",
   GlueSchema: "aws:glue/schema:Schema",
   GlueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
+  GlueJob: "aws:glue/job:Job",
+  GlueConnection: "aws:glue/connection:Connection",
+  GlueSecurityConfiguration: "aws:glue/securityConfiguration:SecurityConfiguration",
+  LakeFormationResource: "aws:lakeformation/resource:Resource",
+  AthenaWorkgroup: "aws:athena/workgroup:Workgroup",
   AwsProvider: "pulumi:providers:aws",
 } as const;
 
@@ -83,6 +88,9 @@ export const TAGGABLE_TYPES: readonly string[] = [
   T.GlueRegistry,
   T.GlueSchema,
   T.GlueDatabase,
+  T.GlueJob,
+  T.GlueConnection,
+  T.AthenaWorkgroup,
 ];
 
 /** Types that hold data or keys: deleting them loses data, so prod protects them. */

@@ -5,12 +5,23 @@ import { messages } from "../tests/harness";
 import {
   firehoseOpensearchRetry,
   firehoseOpensearchS3Backup,
+  firehoseS3CmkEncryption,
+  firehoseS3ConversionBuffer,
+  firehoseS3ErrorOutputPrefix,
   firehoseSourceAwareEncryption,
 } from "./firehose";
 
 const firehose = (change: Parameters<typeof edit>[2]) => edit(mesh(), "search-firehose", change);
 const directPut = (serverSideEncryption: unknown) =>
   firehose({ kinesisSourceConfiguration: undefined, serverSideEncryption });
+const landing = (change: Record<string, unknown>) =>
+  edit(mesh(), "landing-firehose", (inputs) => {
+    const s3 = inputs.extendedS3Configuration as Record<string, unknown>;
+    for (const [key, value] of Object.entries(change)) {
+      if (value === undefined) delete s3[key];
+      else s3[key] = value;
+    }
+  });
 const opensearch = (change: Record<string, unknown>) =>
   firehose((inputs) => Object.assign(inputs.opensearchConfiguration as object, change));
 
@@ -78,6 +89,71 @@ describe("firehose-opensearch-s3-backup", () => {
     assert.deepEqual(
       await messages(policy, opensearch({ s3Configuration: { roleArn: "arn:aws:iam::1:role/x" } })),
       ["Firehose delivery stream opensearchConfiguration.s3Configuration must name a backup bucket."],
+    );
+  });
+});
+
+describe("firehose-s3-cmk-encryption", () => {
+  const policy = firehoseS3CmkEncryption;
+  it("passes objects encrypted with a customer-managed key", async () =>
+    assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects an S3 destination without a key", async () => {
+    assert.deepEqual(await messages(policy, landing({ kmsKeyArn: undefined })), [
+      "Firehose delivery stream extendedS3Configuration must name a customer-managed KMS key (kmsKeyArn); without one the objects get the bucket's default encryption at best.",
+    ]);
+  });
+  it("rejects the AWS-managed S3 key", async () => {
+    const key = "arn:aws:kms:eu-west-1:222222222222:alias/aws/s3";
+    assert.deepEqual(await messages(policy, landing({ kmsKeyArn: key })), [
+      "Firehose delivery stream extendedS3Configuration must name a customer-managed KMS key (kmsKeyArn); without one the objects get the bucket's default encryption at best.",
+    ]);
+  });
+  it("passes a key ARN unknown during preview", async () => {
+    assert.deepEqual(await messages(policy, landing({ kmsKeyArn: UNKNOWN_STRING })), []);
+  });
+});
+
+describe("firehose-s3-error-output-prefix", () => {
+  const policy = firehoseS3ErrorOutputPrefix;
+  it("passes failed records under their own prefix", async () =>
+    assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects an S3 destination without an error prefix", async () => {
+    assert.deepEqual(await messages(policy, landing({ errorOutputPrefix: undefined })), [
+      "Firehose delivery stream extendedS3Configuration must set an errorOutputPrefix.",
+    ]);
+  });
+  it("rejects failed records inside the table's data prefix", async () => {
+    const errors = "plays/errors/!{firehose:error-output-type}/";
+    assert.deepEqual(await messages(policy, landing({ errorOutputPrefix: errors })), [
+      `Firehose delivery stream extendedS3Configuration.errorOutputPrefix ${errors} must lie outside the data folder plays/, or a table over the data would read failed records as rows.`,
+    ]);
+  });
+  it("rejects data written at the bucket root, where no error prefix lies outside it", async () => {
+    const errors = "errors/plays/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/";
+    assert.deepEqual(await messages(policy, landing({ prefix: undefined })), [
+      `Firehose delivery stream extendedS3Configuration.errorOutputPrefix ${errors} must lie outside the data folder (the bucket root), or a table over the data would read failed records as rows.`,
+    ]);
+  });
+});
+
+describe("firehose-s3-conversion-buffer", () => {
+  const policy = firehoseS3ConversionBuffer;
+  it("passes Parquet conversion with a 64 MiB buffer", async () =>
+    assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects a 5 MiB buffer with conversion", async () => {
+    assert.deepEqual(await messages(policy, landing({ bufferingSize: 5 })), [
+      "Firehose delivery stream converting records must set extendedS3Configuration.bufferingSize to at least 64 MiB (it is 5).",
+    ]);
+  });
+  it("rejects an unset buffer (the provider sends 5 MiB)", async () => {
+    assert.deepEqual(await messages(policy, landing({ bufferingSize: undefined })), [
+      "Firehose delivery stream converting records must set extendedS3Configuration.bufferingSize to at least 64 MiB (it is unset, so 5).",
+    ]);
+  });
+  it("does not apply without conversion", async () => {
+    assert.deepEqual(
+      await messages(policy, landing({ bufferingSize: 5, dataFormatConversionConfiguration: undefined })),
+      [],
     );
   });
 });

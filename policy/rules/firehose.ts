@@ -1,4 +1,6 @@
-import { resourceRule } from "../lib/rule";
+import { isCustomerManagedKey } from "../lib/arns";
+import { resourceRule, type ResourceView, type RuleContext } from "../lib/rule";
+import type { SettingKey } from "../lib/settings";
 import { T } from "../lib/types";
 import { get, UNKNOWN } from "../lib/values";
 
@@ -88,6 +90,94 @@ export const firehoseOpensearchS3Backup = resourceRule({
       );
     } else if (bucket !== UNKNOWN && (typeof bucket !== "string" || bucket.length === 0)) {
       context.report(`${FIREHOSE} opensearchConfiguration.s3Configuration must name a backup bucket.`);
+    }
+  },
+});
+
+/**
+ * The S3 destination (`extendedS3Configuration`) of a delivery stream; undefined for other
+ * destinations, and also, after noting a could-not-check, while it is not known.
+ */
+function s3Destination<K extends SettingKey>(firehose: ResourceView, context: RuleContext<K>): unknown {
+  const configuration = firehose.props.extendedS3Configuration;
+  if (configuration === UNKNOWN) {
+    context.couldNotCheck(`${FIREHOSE} S3 destination could not be checked during preview.`);
+    return undefined;
+  }
+  return configuration ?? undefined;
+}
+
+export const firehoseS3CmkEncryption = resourceRule({
+  name: "firehose-s3-cmk-encryption",
+  description:
+    "Firehose streams delivering to S3 must encrypt the objects they write with a customer-managed KMS key (extendedS3Configuration.kmsKeyArn).",
+  enforcementLevel: "mandatory",
+  types: [T.FirehoseDeliveryStream],
+  check(firehose, context) {
+    const s3 = s3Destination(firehose, context);
+    if (s3 === undefined) return;
+    if (!isCustomerManagedKey(get(s3, "kmsKeyArn"))) {
+      context.report(
+        `${FIREHOSE} extendedS3Configuration must name a customer-managed KMS key (kmsKeyArn); without one the objects get the bucket's default encryption at best.`,
+      );
+    }
+  },
+});
+
+/**
+ * The folder a delivery stream's data lands under, the location a table over it reads: the prefix up
+ * to the last `/` before its first `!{...}` expression ("" is the bucket root, also when unset).
+ */
+const dataFolder = (prefix: unknown): string =>
+  typeof prefix === "string" ? prefix.split("!{")[0]!.replace(/[^/]*$/, "") : "";
+
+export const firehoseS3ErrorOutputPrefix = resourceRule({
+  name: "firehose-s3-error-output-prefix",
+  description:
+    "Firehose streams delivering to S3 must write failed records under their own errorOutputPrefix, outside the folder their data lands in.",
+  enforcementLevel: "mandatory",
+  types: [T.FirehoseDeliveryStream],
+  check(firehose, context) {
+    const s3 = s3Destination(firehose, context);
+    if (s3 === undefined) return;
+    const errors = get(s3, "errorOutputPrefix");
+    const prefix = get(s3, "prefix");
+    if (errors === UNKNOWN || prefix === UNKNOWN) {
+      context.couldNotCheck(`${FIREHOSE} S3 prefixes could not be checked during preview.`);
+    } else if (typeof errors !== "string" || errors.length === 0) {
+      context.report(`${FIREHOSE} extendedS3Configuration must set an errorOutputPrefix.`);
+    } else if (errors.startsWith(dataFolder(prefix))) {
+      const folder = dataFolder(prefix);
+      context.report(
+        `${FIREHOSE} extendedS3Configuration.errorOutputPrefix ${errors} must lie outside the data folder ${folder || "(the bucket root)"}, or a table over the data would read failed records as rows.`,
+      );
+    }
+  },
+});
+
+/** Firehose refuses record format conversion (to Parquet or ORC) with a buffer below 64 MiB. */
+const MIN_CONVERSION_BUFFER_MIB = 64;
+/** The provider's default buffer size, sent when the program does not set one. */
+const DEFAULT_BUFFER_MIB = 5;
+
+export const firehoseS3ConversionBuffer = resourceRule({
+  name: "firehose-s3-conversion-buffer",
+  description: `Firehose streams converting records to Parquet or ORC must buffer at least ${MIN_CONVERSION_BUFFER_MIB} MiB, the service's minimum for format conversion.`,
+  enforcementLevel: "mandatory",
+  types: [T.FirehoseDeliveryStream],
+  check(firehose, context) {
+    const s3 = s3Destination(firehose, context);
+    const conversion = get(s3, "dataFormatConversionConfiguration");
+    if (conversion === undefined || conversion === null) return;
+    // Unset `enabled` is true, the provider's default.
+    const enabled = get(conversion, "enabled");
+    const size = get(s3, "bufferingSize");
+    if (enabled === UNKNOWN || size === UNKNOWN) {
+      context.couldNotCheck(`${FIREHOSE} bufferingSize could not be checked during preview.`);
+    } else if (enabled !== false && !(typeof size === "number" && size >= MIN_CONVERSION_BUFFER_MIB)) {
+      context.report(
+        `${FIREHOSE} converting records must set extendedS3Configuration.bufferingSize to at least ${MIN_CONVERSION_BUFFER_MIB} MiB (it is ${size === undefined || size === null ? `unset, so ${DEFAULT_BUFFER_MIB}` : String(size)}).`,
+      );
     }
   },
 });

@@ -1,4 +1,4 @@
-import { parseKinesisArn } from "../lib/arns";
+import { isCustomerManagedKey, parseKinesisArn } from "../lib/arns";
 import { listOf, withStatements } from "../lib/checks";
 import {
   conditionValues,
@@ -20,7 +20,7 @@ import {
 import { T } from "../lib/types";
 import { UNKNOWN } from "../lib/values";
 
-/** The actions AWS-FACTS lists for sharing a stream: standard and EFO consumers, producers. */
+/** The actions docs/aws-facts.md#kinesis-data-streams lists for sharing a stream: standard and EFO consumers, producers. */
 export const SHAREABLE_STREAM_ACTIONS = [
   "kinesis:DescribeStream",
   "kinesis:DescribeStreamSummary",
@@ -37,22 +37,14 @@ export const SHAREABLE_STREAM_ACTIONS = [
 const DEFAULT_RETENTION_HOURS = 24;
 const PROD_RETENTION_HOURS = 168;
 
-const isAwsManagedKey = (keyId: string): boolean => /(^|:)alias\/aws\//.test(keyId);
-
 type Verdict = "yes" | "no" | "unknown";
 
-/**
- * Whether a stream is encrypted with a customer-managed key. A key id that is not known yet is the
- * output of a key or alias this deployment creates, and a deployment cannot create an AWS-managed key
- * (those are referenced by a literal `alias/aws/...`), so unknown counts as customer-managed.
- */
+/** Whether a stream is encrypted with a customer-managed key (see {@link isCustomerManagedKey}). */
 function customerManagedEncryption(stream: ResourceView): Verdict {
   const type = stream.props.encryptionType;
   if (type === UNKNOWN) return "unknown";
   if (type !== "KMS") return "no";
-  const keyId = stream.props.kmsKeyId;
-  if (keyId === UNKNOWN) return "yes";
-  return typeof keyId === "string" && keyId.length > 0 && !isAwsManagedKey(keyId) ? "yes" : "no";
+  return isCustomerManagedKey(stream.props.kmsKeyId) ? "yes" : "no";
 }
 
 /** A stream is shared when tagged as a mesh product or when a resource policy in the stack names it. */

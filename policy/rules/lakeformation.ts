@@ -1,6 +1,8 @@
 import { principalAccount } from "../lib/documents";
-import { resourceRule, type ResourceView } from "../lib/rule";
+import { resourceRule, type ResourceView, type RuleContext } from "../lib/rule";
+import type { SettingKey } from "../lib/settings";
 import { T } from "../lib/types";
+import { listOf } from "../lib/checks";
 import { asList, get, parseMaybeJson, UNKNOWN } from "../lib/values";
 
 const IAM_ALLOWED_PRINCIPALS = "IAM_ALLOWED_PRINCIPALS";
@@ -76,6 +78,28 @@ function isExternal(permissions: ResourceView, principal: string): boolean | typ
   return account !== own;
 }
 
+/**
+ * The grant's principal when it is outside the catalog's account; undefined when it is not, and
+ * also, after noting a could-not-check, when the principal or the catalog account is not known.
+ */
+function externalPrincipal<K extends SettingKey>(
+  permissions: ResourceView,
+  context: RuleContext<K>,
+): string | undefined {
+  const principal = permissions.props.principal;
+  if (principal === UNKNOWN) {
+    context.couldNotCheck("Lake Formation permissions principal could not be checked during preview.");
+    return undefined;
+  }
+  if (typeof principal !== "string") return undefined;
+  const external = isExternal(permissions, principal);
+  if (external === UNKNOWN) {
+    context.couldNotCheck("Lake Formation permissions catalog account could not be checked during preview.");
+    return undefined;
+  }
+  return external ? principal : undefined;
+}
+
 const NAMED_RESOURCES = ["database", "table", "tableWithColumns", "dataCellsFilter"] as const;
 
 export const lakeformationExternalGrantsLfTags = resourceRule({
@@ -85,24 +109,102 @@ export const lakeformationExternalGrantsLfTags = resourceRule({
   enforcementLevel: "mandatory",
   types: [T.LakeFormationPermissions],
   check(permissions, context) {
-    const principal = permissions.props.principal;
-    if (principal === UNKNOWN) {
-      context.couldNotCheck("Lake Formation permissions principal could not be checked during preview.");
-      return;
-    }
-    if (typeof principal !== "string") return;
     const named = NAMED_RESOURCES.filter(
       (key) => permissions.props[key] !== undefined && permissions.props[key] !== null,
     );
     if (named.length === 0) return;
-    const external = isExternal(permissions, principal);
-    if (external === UNKNOWN) {
-      context.couldNotCheck(
-        "Lake Formation permissions catalog account could not be checked during preview.",
-      );
-    } else if (external) {
+    const principal = externalPrincipal(permissions, context);
+    if (principal) {
       context.report(
         `Lake Formation grant to external principal ${principal} must use an LF-tag policy (lfTagPolicy), not ${named[0]}.`,
+      );
+    }
+  },
+});
+
+export const lakeformationSettingsAdmins = resourceRule({
+  name: "lakeformation-settings-admins",
+  description:
+    "Lake Formation settings must name data lake admins, each a role or user of the catalog's own account.",
+  enforcementLevel: "mandatory",
+  types: [T.LakeFormationSettings],
+  check(settings, context) {
+    const admins = parseMaybeJson(settings.props.admins);
+    if (admins === UNKNOWN) {
+      context.couldNotCheck("Lake Formation admins could not be checked during preview.");
+      return;
+    }
+    const list = asList(admins);
+    if (list.length === 0) {
+      context.report("Lake Formation settings must name at least one data lake admin (admins).");
+      return;
+    }
+    const catalog = settings.props.catalogId;
+    const own = typeof catalog === "string" ? catalog : catalog === UNKNOWN ? UNKNOWN : settings.account;
+    for (const admin of list) {
+      if (admin === UNKNOWN) continue; // the ARN of a role this deployment creates
+      const account = typeof admin === "string" ? principalAccount(admin) : undefined;
+      if (typeof admin !== "string" || !/^arn:aws[\w-]*:iam::\d{12}:(role|user)\//.test(admin)) {
+        context.report(`Lake Formation admin ${String(admin)} must be an IAM role or user ARN.`);
+      } else if (own === UNKNOWN) {
+        context.couldNotCheck("Lake Formation settings catalog account could not be checked during preview.");
+      } else if (own !== undefined && account !== own) {
+        context.report(`Lake Formation admin ${admin} must belong to the catalog's account ${own}.`);
+      }
+    }
+  },
+});
+
+/**
+ * What a principal outside the catalog's account may be given: reading (DESCRIBE, SELECT) on data,
+ * and describing or associating LF-tags, which lets its own admin grant by tag expression. Writing,
+ * altering, dropping, data locations and ALL stay with the catalog's account.
+ */
+const EXTERNAL_DATA_PERMISSIONS = ["DESCRIBE", "SELECT"];
+const EXTERNAL_TAG_PERMISSIONS = ["DESCRIBE", "ASSOCIATE"];
+
+export const lakeformationExternalGrantsReadOnly = resourceRule({
+  name: "lakeformation-external-grants-read-only",
+  description:
+    "Lake Formation grants to other accounts or organizations must only read: DESCRIBE and SELECT on data, DESCRIBE and ASSOCIATE on LF-tags.",
+  enforcementLevel: "mandatory",
+  types: [T.LakeFormationPermissions],
+  check(permissions, context) {
+    const principal = externalPrincipal(permissions, context);
+    if (!principal) return;
+    const onTag = permissions.props.lfTag !== undefined && permissions.props.lfTag !== null;
+    const allowed = onTag ? EXTERNAL_TAG_PERMISSIONS : EXTERNAL_DATA_PERMISSIONS;
+    for (const key of ["permissions", "permissionsWithGrantOptions"]) {
+      const granted = parseMaybeJson(permissions.props[key]);
+      if (granted === UNKNOWN || asList(granted).includes(UNKNOWN)) {
+        context.couldNotCheck(`Lake Formation ${key} could not be checked during preview.`);
+        continue;
+      }
+      const extra = asList(granted)
+        .map(String)
+        .filter((permission) => !allowed.includes(permission));
+      if (extra.length > 0) {
+        context.report(
+          `Lake Formation grant to external principal ${principal} must only give ${listOf(allowed)}${key === "permissions" ? "" : " with grant option"} (it gives ${listOf(extra)}).`,
+        );
+      }
+    }
+  },
+});
+
+export const lakeformationResourceNoHybridAccess = resourceRule({
+  name: "lakeformation-resource-no-hybrid-access",
+  description:
+    "S3 locations registered with Lake Formation must not use hybrid access mode, in which IAM and bucket policies still grant access beside Lake Formation permissions.",
+  enforcementLevel: "mandatory",
+  types: [T.LakeFormationResource],
+  check(resource, context) {
+    const hybrid = resource.props.hybridAccessEnabled;
+    if (hybrid === UNKNOWN) {
+      context.couldNotCheck("Lake Formation hybridAccessEnabled could not be checked during preview.");
+    } else if (hybrid === true) {
+      context.report(
+        "Lake Formation registered location must not enable hybrid access mode (hybridAccessEnabled).",
       );
     }
   },

@@ -17,6 +17,7 @@ export const KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNTS.songs}:key/songs-key`;
 export const CONSUMER_ROLE = `arn:aws:iam::${ACCOUNTS.analytics}:role/analytics-plays`;
 const QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNTS.analytics}:analytics-plays-failures`;
 const BUCKET_ARN = "arn:aws:s3:::mesh-archive";
+const LANDING_ROLE = `arn:aws:iam::${ACCOUNTS.songs}:role/songs-landing`;
 
 export const tags = (domain: string, extra: Record<string, string> = {}) => ({
   "mesh:domain": domain,
@@ -276,6 +277,75 @@ export function mesh(): PlanResource[] {
       },
       { account: ACCOUNTS.platform },
     ),
+    resource("aws:glue/securityConfiguration:SecurityConfiguration", "etl-security", {
+      name: "songs-etl",
+      encryptionConfiguration: {
+        s3Encryption: { s3EncryptionMode: "SSE-KMS", kmsKeyArn: KEY_ARN },
+        cloudwatchEncryption: { cloudwatchEncryptionMode: "SSE-KMS", kmsKeyArn: KEY_ARN },
+        jobBookmarksEncryption: { jobBookmarksEncryptionMode: "CSE-KMS", kmsKeyArn: KEY_ARN },
+      },
+    }),
+    resource("aws:glue/job:Job", "etl-job", {
+      name: "songs-plays-compaction",
+      roleArn: `arn:aws:iam::${ACCOUNTS.songs}:role/songs-etl`,
+      command: { name: "glueetl", scriptLocation: "s3://mesh-archive/scripts/compact.py" },
+      glueVersion: "5.0",
+      securityConfiguration: "songs-etl",
+      timeout: 60,
+      tags: tags("songs"),
+    }),
+    resource("aws:glue/connection:Connection", "etl-connection", {
+      name: "songs-catalogue",
+      connectionType: "JDBC",
+      connectionProperties: {
+        JDBC_CONNECTION_URL: "jdbc:postgresql://songs.cluster-abc.eu-west-1.rds.amazonaws.com:5432/songs",
+        JDBC_ENFORCE_SSL: "true",
+        SECRET_ID: "songs-catalogue-credentials",
+      },
+      tags: tags("songs"),
+    }),
+    resource("aws:lakeformation/resource:Resource", "lake-location", {
+      arn: BUCKET_ARN,
+      roleArn: `arn:aws:iam::${ACCOUNTS.songs}:role/songs-lake-location`,
+      hybridAccessEnabled: false,
+    }),
+    resource(
+      "aws:athena/workgroup:Workgroup",
+      "analytics-workgroup",
+      {
+        name: "analytics",
+        configuration: {
+          enforceWorkgroupConfiguration: true,
+          bytesScannedCutoffPerQuery: 10 * 1024 ** 3,
+          resultConfiguration: {
+            outputLocation: "s3://mesh-archive/athena/",
+            encryptionConfiguration: { encryptionOption: "SSE_KMS", kmsKeyArn: KEY_ARN },
+          },
+        },
+        tags: tags("analytics"),
+      },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource("aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream", "landing-firehose", {
+      name: "songs-plays-landing",
+      destination: "extended_s3",
+      kinesisSourceConfiguration: { kinesisStreamArn: STREAM_ARN, roleArn: LANDING_ROLE },
+      extendedS3Configuration: {
+        bucketArn: BUCKET_ARN,
+        roleArn: LANDING_ROLE,
+        kmsKeyArn: KEY_ARN,
+        bufferingSize: 64,
+        bufferingInterval: 300,
+        prefix: "plays/event_date=!{timestamp:yyyy-MM-dd}/",
+        errorOutputPrefix: "errors/plays/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/",
+        dataFormatConversionConfiguration: {
+          inputFormatConfiguration: { deserializer: { openXJsonSerDe: {} } },
+          outputFormatConfiguration: { serializer: { parquetSerDe: {} } },
+          schemaConfiguration: { databaseName: "songs", tableName: "plays", roleArn: LANDING_ROLE },
+        },
+      },
+      tags: tags("songs"),
+    }),
     resource(
       "aws:lakeformation/dataLakeSettings:DataLakeSettings",
       "lake-settings",

@@ -72,6 +72,11 @@ describe("the mesh-guardrails pack", () => {
       GlueRegistry: aws.glue.Registry,
       GlueSchema: aws.glue.Schema,
       GlueDatabase: aws.glue.CatalogDatabase,
+      GlueJob: aws.glue.Job,
+      GlueConnection: aws.glue.Connection,
+      GlueSecurityConfiguration: aws.glue.SecurityConfiguration,
+      LakeFormationResource: aws.lakeformation.Resource,
+      AthenaWorkgroup: aws.athena.Workgroup,
     };
     for (const [key, type] of Object.entries(T)) {
       if (key === "AwsProvider") continue;

@@ -1,3 +1,4 @@
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { KinesisStreamBatchResponse, KinesisStreamEvent } from "aws-lambda";
 import assert from "node:assert/strict";
 import { readFile, rm } from "node:fs/promises";
@@ -5,20 +6,16 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { kinesisEvent, lambdaContext } from "../../runtime/consumer-testing";
 import { bundleHandler, type Bundle } from "../helpers/bundle";
-
-type AttributeValue = { S?: string; N?: string; [type: string]: unknown };
-type Item = Record<string, AttributeValue>;
+import { startDynamoDB, type LocalDynamoDB } from "../helpers/dynamodb";
 
 /**
- * Just enough of Firehose (PutRecordBatch) and DynamoDB (the idempotency layer's PutItem with its
- * condition, UpdateItem, GetItem, DeleteItem) over HTTP for the bundle's own SDK clients, which a
- * mock in this process cannot reach.
+ * Just enough of Firehose (PutRecordBatch) over HTTP for the bundle's own SDK client, which a mock
+ * in this process cannot reach; the idempotency table is a local DynamoDB (dynalite).
  */
 class FakeAws {
   /** Event ids of each PutRecordBatch call, in order. */
   readonly firehoseCalls: string[][] = [];
   readonly documents: Record<string, unknown>[] = [];
-  readonly idempotencyItems = new Map<string, Item>();
   /** Event ids Firehose refuses the first time it sees them. */
   readonly refuseOnce = new Set<string>();
   private server: Server | undefined;
@@ -46,38 +43,6 @@ class FakeAws {
     switch (target) {
       case "Firehose_20150804.PutRecordBatch":
         return reply(200, this.putRecordBatch(body as { Records: { Data: string }[] }));
-      case "DynamoDB_20120810.PutItem": {
-        const item = body.Item as Item;
-        const existing = this.idempotencyItems.get(item.id!.S!);
-        if (existing && !this.expired(existing)) {
-          return reply(400, {
-            __type: "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
-            message: "The conditional request failed",
-            Item: existing,
-          });
-        }
-        this.idempotencyItems.set(item.id!.S!, item);
-        return reply(200, {});
-      }
-      case "DynamoDB_20120810.UpdateItem": {
-        const key = (body.Key as Item).id!.S!;
-        const names = body.ExpressionAttributeNames as Record<string, string>;
-        const values = body.ExpressionAttributeValues as Item;
-        const item = { ...(this.idempotencyItems.get(key) ?? { id: { S: key } }) };
-        for (const assignment of String(body.UpdateExpression).replace(/^SET /, "").split(",")) {
-          const [name, value] = assignment.split("=").map((part) => part.trim());
-          item[names[name!]!] = values[value!]!;
-        }
-        this.idempotencyItems.set(key, item);
-        return reply(200, {});
-      }
-      case "DynamoDB_20120810.GetItem": {
-        const item = this.idempotencyItems.get((body.Key as Item).id!.S!);
-        return reply(200, item ? { Item: item } : {});
-      }
-      case "DynamoDB_20120810.DeleteItem":
-        this.idempotencyItems.delete((body.Key as Item).id!.S!);
-        return reply(200, {});
       default:
         return reply(400, { __type: "UnknownOperationException", message: target });
     }
@@ -100,12 +65,6 @@ class FakeAws {
       Encrypted: false,
       RequestResponses: responses,
     };
-  }
-
-  private expired(item: Item): boolean {
-    const now = Date.now();
-    if (Number(item.expiration?.N ?? Infinity) < now / 1000) return true;
-    return item.status?.S === "INPROGRESS" && Number(item.in_progress_expiration?.N ?? Infinity) < now;
   }
 }
 
@@ -131,19 +90,22 @@ function interaction(i: number) {
 
 describe("interactions-ingestor, bundled with esbuild", () => {
   const aws = new FakeAws();
+  let dynamodb: LocalDynamoDB;
   let bundle: Bundle;
   let handler: (event: KinesisStreamEvent, context: unknown) => Promise<KinesisStreamBatchResponse>;
   const saved = { ...process.env };
 
   before(async () => {
     const endpoint = await aws.start();
+    dynamodb = await startDynamoDB();
+    await dynamodb.createTable("analytics-idempotency");
     bundle = await bundleHandler("domains/analytics/handlers/interactions-ingestor.ts");
     Object.assign(process.env, {
       AWS_REGION: "eu-west-1",
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
       AWS_ENDPOINT_URL_FIREHOSE: endpoint,
-      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
       DELIVERY_STREAM: "analytics-interactions",
       IDEMPOTENCY_TABLE: "analytics-idempotency",
       IDEMPOTENCY_TTL_SECONDS: "86400",
@@ -160,6 +122,7 @@ describe("interactions-ingestor, bundled with esbuild", () => {
     for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
     Object.assign(process.env, saved);
     await aws.stop();
+    await dynamodb.stop();
     if (bundle) await rm(bundle.dir, { recursive: true, force: true });
   });
 
@@ -204,8 +167,11 @@ describe("interactions-ingestor, bundled with esbuild", () => {
       occurredAt: "2026-03-01T12:00:00.000Z",
       playedMs: 45_000,
     });
-    assert.equal(aws.idempotencyItems.size, 3);
-    assert.ok([...aws.idempotencyItems.values()].every((item) => item.status?.S === "COMPLETED"));
+    const { Items = [] } = await dynamodb.client.send(
+      new ScanCommand({ TableName: "analytics-idempotency" }),
+    );
+    assert.equal(Items.length, 3);
+    assert.ok(Items.every((item) => item.status?.S === "COMPLETED"));
 
     // Lambda delivers the batch again from the failed record on: nothing is written twice.
     const again = await handler({ Records: event.Records.slice(2) }, context);

@@ -16,7 +16,7 @@ import {
 } from "../../domains/analytics/handlers/interactions-ingestor";
 import type { Observability } from "../../runtime/consumer-kit";
 import {
-  InMemoryPersistenceLayer,
+  InMemoryIdempotencyStore,
   kinesisRecord,
   lambdaContext,
   sequenceNumbers,
@@ -76,7 +76,7 @@ function ingestor(overrides: Partial<InteractionsIngestorOptions> = {}) {
     client: firehose,
     deliveryStreamName: DELIVERY_STREAM,
     retry: { maxAttempts: 3, sleep: async () => {} },
-    idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 3_600 },
+    idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 3_600 },
     observability: quiet(),
     ...overrides,
   });

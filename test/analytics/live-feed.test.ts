@@ -19,7 +19,7 @@ import {
 } from "../../domains/analytics/handlers/live-feed";
 import type { Envelope } from "../../platform/contract";
 import {
-  InMemoryPersistenceLayer,
+  InMemoryIdempotencyStore,
   kinesisRecord,
   lambdaContext,
   sequenceNumbers,
@@ -95,7 +95,7 @@ function liveFeed() {
     managementApi,
     documents,
     connectionsTable: TABLE,
-    idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 3_600 },
+    idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 3_600 },
     observability,
   });
   return { handler, metrics: observability.metrics };

@@ -1,8 +1,8 @@
 import { strict as assert } from "node:assert";
-import { domains } from "../../domains";
 import type { DomainDeclaration } from "../../platform/declarations";
 import type { PlannedResource } from "../../tooling/evaluate";
-import { evaluateStack, policyOf, type StackUnderTest } from "../helpers/stacks";
+import { fixtureDomains } from "../fixtures/mesh";
+import { evaluateFixture, policyOf, type StackUnderTest } from "../helpers/stacks";
 
 const RECOMMENDATIONS = "210987654326";
 const ANALYTICS = "210987654327";
@@ -15,7 +15,7 @@ const statementsOf = (stack: StackUnderTest, name: string) => policyOf(stack.nam
 describe("ConsumerDomain", () => {
   let dev: StackUnderTest;
   before(async () => {
-    dev = await evaluateStack("dev");
+    dev = await evaluateFixture("dev");
   });
 
   it("runs one function per subscription in the consumer's account, with its declared name and role", () => {
@@ -222,7 +222,7 @@ describe("ConsumerDomain", () => {
     ).variables;
     assert.equal(
       authorizerEnv.PUSH_TOKEN_SHA256,
-      "a61ada0eeb1f33df293ed455c1e85d1432eea5b4cd364ffa1e50046ba0348102",
+      "d07f963c2bb7a3cc74a910e51ca0075b194da412a93737881f105a55156a988f",
     );
     assert.equal(dev.named("analytics-live-feed-mapping").inputs.startingPosition, "LATEST");
   });
@@ -252,7 +252,7 @@ describe("ConsumerDomain", () => {
   });
 
   it("replays from a point in time when a subscription declares AT_TIMESTAMP", async () => {
-    const replaying = domains.map((d): DomainDeclaration =>
+    const replaying = fixtureDomains.map((d): DomainDeclaration =>
       d.name === "recommendations"
         ? {
             ...d,
@@ -267,7 +267,7 @@ describe("ConsumerDomain", () => {
           }
         : d,
     );
-    const stack = await evaluateStack("dev", {}, { domains: replaying });
+    const stack = await evaluateFixture("dev", {}, { domains: replaying });
     const mapping = stack.named("recommendations-users-update-mapping");
     assert.equal(mapping.inputs.startingPosition, "AT_TIMESTAMP");
     assert.equal(mapping.inputs.startingPositionTimestamp, "2026-11-01T00:00:00Z");
@@ -283,7 +283,7 @@ describe("ConsumerDomain", () => {
       },
     });
     const efoArn = `${INTERACTIONS_ARN}/consumer/recommendations.interactions-update:1800000000`;
-    const stack = await evaluateStack(
+    const stack = await evaluateFixture(
       "dev",
       { "mesh:units": ["recommendations"] },
       {

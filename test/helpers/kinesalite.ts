@@ -1,5 +1,5 @@
 import { CreateStreamCommand, DescribeStreamSummaryCommand, KinesisClient } from "@aws-sdk/client-kinesis";
-import { NodeHttpHandler } from "@smithy/node-http-handler";
+import { localClientConfig } from "./local-aws";
 import type { AddressInfo } from "node:net";
 
 // kinesalite ships no types.
@@ -25,13 +25,7 @@ export async function startKinesalite(options: Record<string, unknown> = {}): Pr
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new KinesisClient({
-    endpoint,
-    region: "eu-west-1",
-    credentials: { accessKeyId: "local", secretAccessKey: "local" },
-    requestHandler: new NodeHttpHandler(),
-    maxAttempts: 1,
-  });
+  const client = new KinesisClient(localClientConfig(endpoint));
   return {
     endpoint,
     client,

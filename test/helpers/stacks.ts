@@ -7,15 +7,16 @@ import {
   type Evaluation,
   type PlannedResource,
 } from "../../tooling/evaluate";
+import { FIXTURE_DOMAINS_ROOT, fixtureDomains, fixtureStack } from "../fixtures/mesh";
 
 const root = join(__dirname, "..", "..");
 
-/** `config:` of Pulumi.<stack>.yaml, keys as in the file (`mesh:units`). */
+/** `config:` of the shipped Pulumi.<stack>.yaml, keys as in the file (`mesh:units`). */
 export function stackFile(stack: "dev" | "prod"): Record<string, unknown> {
   return readStackFile(join(root, `Pulumi.${stack}.yaml`));
 }
 
-/** The `mesh:*` keys of a stack file without their namespace: what `parseMeshConfig` reads. */
+/** The `mesh:*` keys of a shipped stack file without their namespace: what `parseMeshConfig` reads. */
 export function meshConfig(stack: "dev" | "prod" = "dev"): Record<string, unknown> {
   return Object.fromEntries(
     Object.entries(stackFile(stack))
@@ -31,21 +32,45 @@ export interface StackUnderTest extends Evaluation {
   named(name: string): PlannedResource;
 }
 
-/** Evaluates the real program under the mock runtime for a stack file with config overrides. */
-export async function evaluateStack(
+export interface EvaluateStackOptions {
+  readonly peerStacks?: Record<string, Record<string, unknown>>;
+  /** The declarations to deploy. @default the fixture mesh's */
+  readonly domains?: readonly DomainDeclaration[];
+}
+
+/**
+ * Evaluates the program for the fixture mesh (test/fixtures/mesh) under the mock runtime: the
+ * platform's tests, whose exact expectations do not move when a team changes `domains/`.
+ */
+export function evaluateFixture(
+  environment: "dev" | "prod",
+  overrides: Record<string, unknown> = {},
+  options: EvaluateStackOptions = {},
+): Promise<StackUnderTest> {
+  return evaluate(environment, { ...fixtureStack(environment), ...overrides }, options.peerStacks, () =>
+    deployMesh(options.domains ?? fixtureDomains, {}, FIXTURE_DOMAINS_ROOT),
+  );
+}
+
+/** Evaluates the shipped program for a shipped stack file: checked by properties only. */
+export function evaluateShipped(
   stack: "dev" | "prod",
   overrides: Record<string, unknown> = {},
-  options: {
-    peerStacks?: Record<string, Record<string, unknown>>;
-    domains?: readonly DomainDeclaration[];
-  } = {},
 ): Promise<StackUnderTest> {
-  const evaluation = await evaluateProgram({
-    stack,
-    config: { ...stackFile(stack), ...overrides },
-    peerStacks: options.peerStacks,
-    program: () => deployMesh(options.domains),
-  });
+  return evaluate(stack, { ...stackFile(stack), ...overrides }, undefined, () => deployMesh());
+}
+
+async function evaluate(
+  stack: string,
+  config: Record<string, unknown>,
+  peerStacks: Record<string, Record<string, unknown>> | undefined,
+  program: () => unknown,
+): Promise<StackUnderTest> {
+  const evaluation = await evaluateProgram({ stack, config, peerStacks, program });
+  return withFinders(evaluation);
+}
+
+export function withFinders(evaluation: Evaluation): StackUnderTest {
   return {
     ...evaluation,
     ofType: (type, prefix = "") =>

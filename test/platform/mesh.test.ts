@@ -4,6 +4,7 @@ import { defineContract } from "../../platform/contract";
 import type { DomainDeclaration, FilterRule, StreamProductDeclaration } from "../../platform/declarations";
 import { parseMeshConfig, type ParseResult } from "../../platform/mesh";
 import { domains } from "../../domains";
+import { fixtureConfig, fixtureDomains } from "../fixtures/mesh";
 import { meshConfig } from "../helpers/stacks";
 
 const problemsOf = (result: ParseResult): string[] => (result.ok ? [] : result.problems);
@@ -12,7 +13,7 @@ function withDomain(
   name: string,
   change: (domain: DomainDeclaration) => DomainDeclaration,
 ): DomainDeclaration[] {
-  return domains.map((domain) => (domain.name === name ? change(domain) : domain));
+  return fixtureDomains.map((domain) => (domain.name === name ? change(domain) : domain));
 }
 
 function withProduct(
@@ -26,9 +27,18 @@ function withProduct(
 }
 
 describe("parseMeshConfig", () => {
-  it("accepts the dev and prod stacks with every domain", () => {
+  it("accepts the shipped dev and prod stacks with every domain, each a unit", () => {
     for (const stack of ["dev", "prod"] as const) {
       const result = parseMeshConfig(meshConfig(stack), domains);
+      assert.deepEqual(problemsOf(result), [], stack);
+      assert.ok(result.ok);
+      assert.deepEqual([...result.mesh.units].sort(), ["platform", ...domains.map((d) => d.name)].sort());
+    }
+  });
+
+  it("accepts the fixture's dev and prod stacks with every domain", () => {
+    for (const stack of ["dev", "prod"] as const) {
+      const result = parseMeshConfig(fixtureConfig(stack), fixtureDomains);
       assert.deepEqual(problemsOf(result), [], stack);
       assert.ok(result.ok);
       assert.equal(result.mesh.domains.length, 6);
@@ -47,7 +57,7 @@ describe("parseMeshConfig", () => {
   });
 
   it("resolves products and subscriptions with their accounts, names and delivery defaults", () => {
-    const result = parseMeshConfig(meshConfig("dev"), domains);
+    const result = parseMeshConfig(fixtureConfig("dev"), fixtureDomains);
     assert.ok(result.ok);
     const interactions = result.mesh.products.find((p) => p.ref === "interactions/interaction-events")!;
     assert.equal(interactions.accountId, "210987654325");
@@ -71,7 +81,7 @@ describe("parseMeshConfig", () => {
 
   it("names an unknown account alias with the known ones", () => {
     const result = parseMeshConfig(
-      meshConfig(),
+      fixtureConfig(),
       withDomain("songs", (d) => ({ ...d, account: "music" })),
     );
     assert.deepEqual(problemsOf(result), [
@@ -80,10 +90,10 @@ describe("parseMeshConfig", () => {
   });
 
   it("rejects a malformed account id and a missing platform account", () => {
-    const config = meshConfig();
+    const config = fixtureConfig();
     const accounts = { ...(config.accounts as Record<string, unknown>), users: { id: "12345" } };
     delete (accounts as Record<string, unknown>).platform;
-    const problems = problemsOf(parseMeshConfig({ ...config, accounts }, domains));
+    const problems = problemsOf(parseMeshConfig({ ...config, accounts }, fixtureDomains));
     assert.ok(
       problems.includes("config.accounts.users.id: must be a 12-digit AWS account id"),
       problems.join("\n"),
@@ -92,18 +102,18 @@ describe("parseMeshConfig", () => {
   });
 
   it("rejects unknown config keys, so a typo is not silently ignored", () => {
-    const problems = problemsOf(parseMeshConfig({ ...meshConfig(), retentionHour: 48 }, domains));
+    const problems = problemsOf(parseMeshConfig({ ...fixtureConfig(), retentionHour: 48 }, fixtureDomains));
     assert.deepEqual(problems, ['config: Unrecognized key: "retentionHour"']);
   });
 
   it("rejects duplicate domain and product names", () => {
-    const songs = domains.find((d) => d.name === "songs")!;
-    const duplicated = [...domains, songs];
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), duplicated)), [
+    const songs = fixtureDomains.find((d) => d.name === "songs")!;
+    const duplicated = [...fixtureDomains, songs];
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), duplicated)), [
       "domains.songs.name: duplicate domain name songs",
     ]);
-    const twoProducts = withDomain("songs", (d) => ({ ...d, products: [d.products[0]!, ...d.products] }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), twoProducts)), [
+    const twoProducts = withDomain("songs", (d) => ({ ...d, products: [d.products[0]!, d.products[0]!] }));
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), twoProducts)), [
       "domains.songs.products[1].name: duplicate product name song-events in domain songs",
     ]);
   });
@@ -113,7 +123,7 @@ describe("parseMeshConfig", () => {
       ...d,
       subscriptions: [{ ...d.subscriptions[0]!, product: "interactions/clicks" }],
     }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
       "domains.analytics.subscriptions[0].product: no data product interactions/clicks in the mesh",
     ]);
   });
@@ -135,7 +145,7 @@ describe("parseMeshConfig", () => {
         },
       ],
     }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
       "domains.analytics.subscriptions[0].access.filters[0].where.listenedMs: not a field of interactions/interaction-events (interaction.play)",
       "domains.analytics.subscriptions[0].access.filters[1].eventTypes: interactions/interaction-events has no event type interaction.share",
       "domains.analytics.subscriptions[0].access.filters[2].where.sessionId: numeric condition on a field that is not a number",
@@ -150,7 +160,7 @@ describe("parseMeshConfig", () => {
         { ...d.subscriptions[0]!, access: { pattern: "filtered" as const, filters: Array(6).fill(filter) } },
       ],
     }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
       "domains.analytics.subscriptions[0].access.filters: at most 5 filters per mapping",
     ]);
   });
@@ -158,19 +168,19 @@ describe("parseMeshConfig", () => {
   it("rejects retention outside 24-8760 hours and below the environment's floor", () => {
     for (const retentionHours of [12, 9000]) {
       const declarations = withProduct("songs", (p) => ({ ...p, retentionHours }));
-      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+      assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
         "domains.songs.products[0].retentionHours: must be between 24 and 8760",
       ]);
     }
     const declarations = withProduct("songs", (p) => ({ ...p, retentionHours: 48 }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig("prod"), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig("prod"), declarations)), [
       "domains.songs.products[0].retentionHours: 48 is below this environment's floor of 168",
     ]);
   });
 
   it("rejects a partition key that is not a required string field of every event type", () => {
     const declarations = withProduct("songs", (p) => ({ ...p, partitionKey: "artistId" }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
       "domains.songs.products[0].partitionKey: artistId is not a required string field of song.updated",
     ]);
   });
@@ -182,7 +192,7 @@ describe("parseMeshConfig", () => {
         s.name === "songs-update" ? { ...s, delivery: { maxRecordAgeSeconds: 172800 } } : s,
       ),
     }));
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
       "domains.recommendations.subscriptions[1].delivery.maxRecordAgeSeconds: 172800 s is longer than songs/song-events's retention of 24 h",
     ]);
   });
@@ -203,12 +213,12 @@ describe("parseMeshConfig", () => {
 
     it("accepts a new optional field", () => {
       const v2 = { "song.published": v1["song.published"].extend({ mood: z.string().optional() }) };
-      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), []);
+      assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), withVersions(v2))), []);
     });
 
     it("rejects a removed field", () => {
       const v2 = { "song.published": z.object({ songId: z.string(), title: z.string() }) };
-      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), [
+      assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), withVersions(v2))), [
         `${prefix}song.published: field durationMs was removed`,
       ]);
     });
@@ -217,20 +227,20 @@ describe("parseMeshConfig", () => {
       const v2 = {
         "song.published": z.object({ songId: z.string(), title: z.string(), durationMs: z.string() }),
       };
-      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), [
+      assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), withVersions(v2))), [
         `${prefix}song.published: field durationMs changed type from number to string`,
       ]);
     });
 
     it("rejects a new required field", () => {
       const v2 = { "song.published": v1["song.published"].extend({ mood: z.string() }) };
-      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions(v2))), [
+      assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), withVersions(v2))), [
         `${prefix}song.published: new required field mood`,
       ]);
     });
 
     it("rejects a removed event type", () => {
-      assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), withVersions({}))), [
+      assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), withVersions({}))), [
         "domains.songs.products[0].contract.versions[1].events: must declare at least one event type",
         `${prefix}event type song.published was removed`,
       ]);
@@ -238,18 +248,16 @@ describe("parseMeshConfig", () => {
   });
 
   it("returns every problem at once, each with its path", () => {
-    const declarations = domains.map((d): DomainDeclaration => {
+    const declarations = fixtureDomains.map((d): DomainDeclaration => {
       const stream = d.products[0] as StreamProductDeclaration;
-      if (d.name === "songs")
-        return { ...d, products: [{ ...stream, retentionHours: 1 }, ...d.products.slice(1)] };
-      if (d.name === "podcasts")
-        return { ...d, products: [{ ...stream, partitionKey: "nope" }, ...d.products.slice(1)] };
+      if (d.name === "songs") return { ...d, products: [{ ...stream, retentionHours: 1 }] };
+      if (d.name === "podcasts") return { ...d, products: [{ ...stream, partitionKey: "nope" }] };
       if (d.name === "users") return { ...d, account: "x" };
       if (d.name === "analytics")
         return { ...d, subscriptions: [{ ...d.subscriptions[0]!, product: "a/b" }] };
       return d;
     });
-    assert.deepEqual(problemsOf(parseMeshConfig(meshConfig(), declarations)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), declarations)), [
       "domains.songs.products[0].retentionHours: must be between 24 and 8760",
       "domains.users.account: unknown account alias x (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
       "domains.podcasts.products[0].partitionKey: nope is not a required string field of episode.published",
@@ -260,7 +268,10 @@ describe("parseMeshConfig", () => {
 
   it("reports a malformed config and malformed domains together", () => {
     const problems = problemsOf(
-      parseMeshConfig({ ...meshConfig(), organizationId: "acme" }, [...domains, { name: "Bad Domain" }]),
+      parseMeshConfig({ ...fixtureConfig(), organizationId: "acme" }, [
+        ...fixtureDomains,
+        { name: "Bad Domain" },
+      ]),
     );
     assert.deepEqual(problems.slice(0, 2), [
       "config.organizationId: must be an AWS Organizations id (o-...)",
@@ -269,19 +280,22 @@ describe("parseMeshConfig", () => {
   });
 
   it("requires a stack reference pattern for a stack that deploys some units, and known unit names", () => {
-    const config = { ...meshConfig(), units: ["songs", "music"] };
+    const config = { ...fixtureConfig(), units: ["songs", "music"] };
     delete (config as Record<string, unknown>).stackReferencePattern;
-    assert.deepEqual(problemsOf(parseMeshConfig(config, domains)), [
+    assert.deepEqual(problemsOf(parseMeshConfig(config, fixtureDomains)), [
       "config.stackReferencePattern: is required when units is not [all]: other units' outputs are read from their stacks",
     ]);
-    assert.deepEqual(problemsOf(parseMeshConfig({ ...meshConfig(), units: ["songs", "music"] }, domains)), [
-      "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
-    ]);
+    assert.deepEqual(
+      problemsOf(parseMeshConfig({ ...fixtureConfig(), units: ["songs", "music"] }, fixtureDomains)),
+      [
+        "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
+      ],
+    );
   });
 
   it("requires protection of stateful resources in prod", () => {
     assert.deepEqual(
-      problemsOf(parseMeshConfig({ ...meshConfig("prod"), protectStateful: false }, domains)),
+      problemsOf(parseMeshConfig({ ...fixtureConfig("prod"), protectStateful: false }, fixtureDomains)),
       ["config.protectStateful: must be true in prod"],
     );
   });

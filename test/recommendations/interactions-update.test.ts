@@ -1,5 +1,5 @@
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import {
   InvalidInputException,
   PersonalizeEventsClient,
@@ -16,7 +16,7 @@ import {
 import { PersonalizeLimitError, toPutEventsEntry } from "../../domains/recommendations/handlers/personalize";
 import { decodeRecord } from "../../runtime/consumer-kit";
 import {
-  InMemoryPersistenceLayer,
+  InMemoryIdempotencyStore,
   kinesisEvent,
   kinesisRecord,
   lambdaContext,
@@ -84,7 +84,7 @@ describe("interactions-update", () => {
     const handler = createInteractionsUpdateHandler({
       trackingId: "tracking-1",
       retry: { sleep: async (ms) => void sleeps.push(ms) },
-      idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 21600 },
+      idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 21600 },
       observability,
       ...options,
     });
@@ -354,8 +354,7 @@ describe("interactions-update", () => {
     });
 
     it("sends with the tracking id from the environment and records each event id", async () => {
-      dynamodb.on(PutItemCommand).resolves({});
-      dynamodb.on(UpdateItemCommand).resolves({});
+      dynamodb.on(TransactWriteItemsCommand).resolves({});
       const response = await deployedHandler(
         kinesisEvent([interaction("env-1"), interaction("env-2")]),
         context,
@@ -366,11 +365,15 @@ describe("interactions-update", () => {
         puts().map((input) => input.trackingId),
         ["tracking-from-env"],
       );
+      // One transaction claims the batch's ids, one completes them, both on IDEMPOTENCY_TABLE.
+      const transactions = dynamodb.commandCalls(TransactWriteItemsCommand).map((call) => call.args[0].input);
       assert.deepEqual(
-        dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input.TableName),
-        ["recommendations-idempotency", "recommendations-idempotency"],
+        transactions.map((input) => input.TransactItems!.map((item) => item.Put!.TableName)),
+        [
+          ["recommendations-idempotency", "recommendations-idempotency"],
+          ["recommendations-idempotency", "recommendations-idempotency"],
+        ],
       );
-      assert.equal(dynamodb.commandCalls(UpdateItemCommand).length, 2);
     });
   });
 });

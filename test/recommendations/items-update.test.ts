@@ -1,4 +1,4 @@
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import {
   InvalidInputException,
   PersonalizeEventsClient,
@@ -14,7 +14,7 @@ import {
 } from "../../domains/recommendations/handlers/items-update";
 import { propertyColumns, propertyKey } from "../../domains/recommendations/handlers/personalize";
 import {
-  InMemoryPersistenceLayer,
+  InMemoryIdempotencyStore,
   kinesisEvent,
   kinesisRecord,
   lambdaContext,
@@ -88,7 +88,7 @@ describe("items-update", () => {
     const handler = createItemsUpdateHandler({
       datasetArn: DATASET,
       retry: { sleep: async (ms) => void sleeps.push(ms) },
-      idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 21600 },
+      idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 21600 },
       observability,
       ...options,
     });
@@ -339,8 +339,7 @@ describe("items-update", () => {
     });
 
     it("reads songs and episodes with the same function and writes to the dataset from the environment", async () => {
-      dynamodb.on(PutItemCommand).resolves({});
-      dynamodb.on(UpdateItemCommand).resolves({});
+      dynamodb.on(TransactWriteItemsCommand).resolves({});
       const response = await deployedHandler(
         kinesisEvent([songPublished("env-s", "song-1"), episodePublished("env-e", "ep-1")]),
         context,
@@ -350,7 +349,7 @@ describe("items-update", () => {
         calls().map((input) => input.datasetArn),
         [DATASET],
       );
-      assert.equal(dynamodb.commandCalls(PutItemCommand).length, 2);
+      assert.equal(dynamodb.commandCalls(TransactWriteItemsCommand).length, 2, "one claim, one completion");
     });
   });
 });

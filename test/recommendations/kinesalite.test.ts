@@ -22,7 +22,7 @@ import { createInteractionsUpdateHandler } from "../../domains/recommendations/h
 import { createItemsUpdateHandler } from "../../domains/recommendations/handlers/items-update";
 import { createUsersUpdateHandler } from "../../domains/recommendations/handlers/users-update";
 import type { StreamHandler } from "../../runtime/consumer-kit";
-import { InMemoryPersistenceLayer, lambdaContext, silentObservability } from "../../runtime/consumer-testing";
+import { InMemoryIdempotencyStore, lambdaContext, silentObservability } from "../../runtime/consumer-testing";
 import { startKinesalite, type LocalKinesis } from "../helpers/kinesalite";
 
 /**
@@ -128,7 +128,7 @@ describe("Personalize handlers on batches read from kinesalite", () => {
   let personalize: AwsClientStub<PersonalizeEventsClient>;
   const context = lambdaContext("recommendations");
   const options = () => ({
-    idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 21600 },
+    idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 21600 },
     observability: silentObservability(),
     retry: { sleep: async () => undefined },
   });

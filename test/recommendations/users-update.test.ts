@@ -1,4 +1,4 @@
-import { DynamoDBClient, PutItemCommand, UpdateItemCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, TransactWriteItemsCommand } from "@aws-sdk/client-dynamodb";
 import {
   PersonalizeEventsClient,
   PutUsersCommand,
@@ -12,7 +12,7 @@ import {
   type UsersUpdateOptions,
 } from "../../domains/recommendations/handlers/users-update";
 import {
-  InMemoryPersistenceLayer,
+  InMemoryIdempotencyStore,
   kinesisEvent,
   kinesisRecord,
   lambdaContext,
@@ -70,7 +70,7 @@ describe("users-update", () => {
     const handler = createUsersUpdateHandler({
       datasetArn: DATASET,
       retry: { sleep: async (ms) => void sleeps.push(ms) },
-      idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 21600 },
+      idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 21600 },
       observability,
       ...options,
     });
@@ -231,8 +231,7 @@ describe("users-update", () => {
     });
 
     it("writes to the dataset named by the environment", async () => {
-      dynamodb.on(PutItemCommand).resolves({});
-      dynamodb.on(UpdateItemCommand).resolves({});
+      dynamodb.on(TransactWriteItemsCommand).resolves({});
       const response = await deployedHandler(kinesisEvent([created("env-1", "u-1")]), context);
       assert.deepEqual(response.batchItemFailures, []);
       assert.deepEqual(

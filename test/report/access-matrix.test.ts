@@ -1,5 +1,4 @@
 import { strict as assert } from "node:assert";
-import { domains } from "../../domains";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import type { PlannedResource } from "../../tooling/evaluate";
 import {
@@ -9,15 +8,9 @@ import {
   type AccessRow,
   type Plan,
 } from "../../tooling/report/access-matrix";
-import { evaluateStack, meshConfig } from "../helpers/stacks";
+import { ACCOUNTS, fixtureConfig, fixtureDomains, ORG } from "../fixtures/mesh";
+import { evaluateFixture } from "../helpers/stacks";
 
-const ACCOUNTS = {
-  platform: "210987654321",
-  interactions: "210987654325",
-  recommendations: "210987654326",
-  analytics: "210987654327",
-};
-const ORG = "o-a1b2c3d4e5";
 const PRODUCT = "interactions/interaction-events";
 const STREAM = `arn:aws:kinesis:eu-west-1:${ACCOUNTS.interactions}:stream/interactions.interaction-events`;
 const READ = [
@@ -59,9 +52,9 @@ describe("report: access matrix of the dev plan", () => {
   let plan: Plan;
   let mesh: Mesh;
   before(async () => {
-    const dev = await evaluateStack("dev");
+    const dev = await evaluateFixture("dev");
     plan = { stack: "dev", resources: dev.resources };
-    mesh = loadMesh(meshConfig("dev"), domains);
+    mesh = loadMesh(fixtureConfig("dev"), fixtureDomains);
   });
 
   it("derives who may use interactions/interaction-events, and how, from the generated policies", () => {

@@ -1,12 +1,12 @@
 import { strict as assert } from "node:assert";
-import { domains } from "../../domains";
 import { AccessPattern } from "../../platform/declarations";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { requiredShards } from "../../platform/sizing";
 import type { Plan } from "../../tooling/report/access-matrix";
 import { formatCostTable, streamCosts, type CostLine, type StreamCost } from "../../tooling/report/cost";
 import { kinesisPrices, type PriceTable } from "../../tooling/report/prices";
-import { evaluateStack, meshConfig } from "../helpers/stacks";
+import { fixtureConfig, fixtureDomains } from "../fixtures/mesh";
+import { evaluateFixture } from "../helpers/stacks";
 
 /** Fixed figures, so that the hand-computed numbers below do not move when prices.ts is re-checked. */
 const PRICES: PriceTable = {
@@ -59,9 +59,9 @@ describe("report: sizing and cost of the dev plan", () => {
   let mesh: Mesh;
   let stream: (product: string) => StreamCost;
   before(async () => {
-    const dev = await evaluateStack("dev");
+    const dev = await evaluateFixture("dev");
     plan = { stack: "dev", resources: dev.resources };
-    mesh = loadMesh(meshConfig("dev"), domains);
+    mesh = loadMesh(fixtureConfig("dev"), fixtureDomains);
     const cost = streamCosts(plan, mesh, { prices: PRICES });
     stream = (product) => cost.streams.find((s) => s.product === product)!;
   });
@@ -219,8 +219,8 @@ describe("report: sizing and cost of the dev plan", () => {
   });
 
   it("keeps the declared peak when the environment forces every stream on demand", async () => {
-    const onDemandPlan = await evaluateStack("dev", { "mesh:capacityMode": "on-demand" });
-    const onDemandMesh = loadMesh({ ...meshConfig("dev"), capacityMode: "on-demand" }, domains);
+    const onDemandPlan = await evaluateFixture("dev", { "mesh:capacityMode": "on-demand" });
+    const onDemandMesh = loadMesh({ ...fixtureConfig("dev"), capacityMode: "on-demand" }, fixtureDomains);
     const s = streamCosts({ resources: onDemandPlan.resources }, onDemandMesh, {
       prices: PRICES,
     }).streams.find((c) => c.product === "interactions/interaction-events")!;

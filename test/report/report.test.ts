@@ -1,16 +1,20 @@
 import { strict as assert } from "node:assert";
-import { domains } from "../../domains";
 import { loadMesh } from "../../platform/mesh";
 import { buildReport, printReport, type PlanReport } from "../../tooling/report";
-import { evaluateStack, meshConfig } from "../helpers/stacks";
+import { fixtureConfig, fixtureDomains } from "../fixtures/mesh";
+import { evaluateFixture } from "../helpers/stacks";
 
 describe("report: buildReport and printReport", () => {
   let report: PlanReport;
   before(async () => {
-    const dev = await evaluateStack("dev");
-    report = buildReport({ stack: "dev", resources: dev.resources }, loadMesh(meshConfig("dev"), domains), {
-      utilisation: 0.25,
-    });
+    const dev = await evaluateFixture("dev");
+    report = buildReport(
+      { stack: "dev", resources: dev.resources },
+      loadMesh(fixtureConfig("dev"), fixtureDomains),
+      {
+        utilisation: 0.25,
+      },
+    );
   });
 
   it("holds the matrix, its violations, the DOT source and the cost estimate", () => {

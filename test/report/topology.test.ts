@@ -2,22 +2,13 @@ import { strict as assert } from "node:assert";
 import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { domains } from "../../domains";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { buildReport, writeReport, type Plan } from "../../tooling/report";
 import { accessMatrix } from "../../tooling/report/access-matrix";
 import { renderSvg, topologyDot } from "../../tooling/report/topology";
-import { evaluateStack, meshConfig } from "../helpers/stacks";
+import { ACCOUNTS, fixtureConfig, fixtureDomains } from "../fixtures/mesh";
+import { evaluateFixture } from "../helpers/stacks";
 
-const ACCOUNTS: Record<string, string> = {
-  platform: "210987654321",
-  users: "210987654322",
-  songs: "210987654323",
-  podcasts: "210987654324",
-  interactions: "210987654325",
-  recommendations: "210987654326",
-  analytics: "210987654327",
-};
 const STREAM = "stream:arn:aws:kinesis:eu-west-1:210987654325:stream/interactions.interaction-events";
 
 interface Edge {
@@ -54,9 +45,9 @@ describe("report: topology picture of the dev plan", () => {
   let mesh: Mesh;
   let dot: string;
   before(async () => {
-    const dev = await evaluateStack("dev");
+    const dev = await evaluateFixture("dev");
     plan = { stack: "dev", resources: dev.resources };
-    mesh = loadMesh(meshConfig("dev"), domains);
+    mesh = loadMesh(fixtureConfig("dev"), fixtureDomains);
     dot = topologyDot(mesh, accessMatrix(plan, mesh));
   });
 

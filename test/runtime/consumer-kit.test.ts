@@ -1,20 +1,14 @@
 import { FullBatchFailureError } from "@aws-lambda-powertools/batch";
-import {
-  ConditionalCheckFailedException,
-  DeleteItemCommand,
-  DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-  UpdateItemCommand,
-  type AttributeValue,
-} from "@aws-sdk/client-dynamodb";
+import { ScanCommand } from "@aws-sdk/client-dynamodb";
 import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
-import { mockClient, type AwsClientStub } from "aws-sdk-client-mock";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ContractViolationError, defineContract } from "../../platform/contract";
+import { DynamoDBIdempotencyStore } from "../../runtime/consumer-idempotency";
+import { startDynamoDB, type LocalDynamoDB } from "../helpers/dynamodb";
+import { setEnvironment } from "../helpers/local-aws";
 import {
-  InMemoryPersistenceLayer,
+  InMemoryIdempotencyStore,
   kinesisRecord,
   lambdaContext,
   sequenceNumbers,
@@ -63,8 +57,12 @@ function envelope(
 }
 
 const nextSequenceNumber = sequenceNumbers();
-/** A record as Lambda delivers it; a Buffer is sent as the bytes it holds. */
-const record = (payload: unknown) => kinesisRecord(payload, { sequenceNumber: nextSequenceNumber() });
+/** A record as Lambda delivers it (keyed by the envelope's partition key); a Buffer is sent as the bytes it holds. */
+const record = (payload: unknown) =>
+  kinesisRecord(payload, {
+    sequenceNumber: nextSequenceNumber(),
+    partitionKey: String((payload as { partitionkey?: unknown }).partitionkey ?? "pk"),
+  });
 const batch = (...records: KinesisStreamRecord[]): KinesisStreamEvent => ({ Records: records });
 const context = lambdaContext("orders-consumer");
 const quiet = silentObservability;
@@ -167,7 +165,7 @@ describe("consumer kit", () => {
       const handler = createRecordHandler({
         contract: orders,
         processInParallel: false,
-        idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 3600 },
+        idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 3600 },
         observability,
         async processEvent(event) {
           seen.push(event.envelope.id);
@@ -206,13 +204,13 @@ describe("consumer kit", () => {
     });
 
     it("runs an event id once across deliveries, and again after it failed", async () => {
-      const store = new InMemoryPersistenceLayer();
+      const store = new InMemoryIdempotencyStore();
       let calls = 0;
       let failNext = true;
       const handler = createRecordHandler({
         contract: orders,
         processInParallel: false,
-        idempotency: { persistenceStore: store, expiresAfterSeconds: 3600 },
+        idempotency: { store: store, expiresAfterSeconds: 3600 },
         observability: quiet(),
         async processEvent(event) {
           calls++;
@@ -237,7 +235,7 @@ describe("consumer kit", () => {
       const handler = createRecordHandler({
         contract: orders,
         processInParallel: true,
-        idempotency: { persistenceStore: new InMemoryPersistenceLayer(), expiresAfterSeconds: 3600 },
+        idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 3600 },
         observability: quiet(),
         processEvent: async () => undefined,
       });
@@ -251,13 +249,14 @@ describe("consumer kit", () => {
   describe("createBatchHandler", () => {
     function batchHandler(
       processEvents: (events: readonly StreamEvent[]) => Promise<readonly EventFailure[]>,
-      store = new InMemoryPersistenceLayer(),
+      store = new InMemoryIdempotencyStore(),
       throwOnFullBatchFailure?: boolean,
     ) {
       const given: string[][] = [];
       const handler = createBatchHandler({
         contract: orders,
-        idempotency: { persistenceStore: store, expiresAfterSeconds: 3600 },
+        perKeyOrder: true,
+        idempotency: { store, expiresAfterSeconds: 3600 },
         observability: quiet(),
         ...(throwOnFullBatchFailure === undefined ? {} : { throwOnFullBatchFailure }),
         async processEvents(events) {
@@ -379,11 +378,10 @@ describe("consumer kit", () => {
     });
 
     it("reports an event another invocation is processing, without processing it", async () => {
-      const store = new InMemoryPersistenceLayer();
+      const store = new InMemoryIdempotencyStore();
       const { handler, given } = batchHandler(async () => [], store);
-      // Prime the store's configuration, then let "another invocation" claim id "held".
-      await handler(batch(record(envelope("warm-up"))), context);
-      await store.saveInProgress("held", 60_000);
+      // "Another invocation" claims id "held".
+      await store.claim(["orders-consumer#held"], Date.now() + 60_000, Date.now() / 1000 + 3600);
       const records = [record(envelope("held")), record(envelope("free"))];
       const response = await handler(batch(...records), context);
       assert.deepEqual(failedIds(response), [records[0]!.kinesis.sequenceNumber]);
@@ -398,108 +396,244 @@ describe("consumer kit", () => {
     });
   });
 
-  describe("idempotency in DynamoDB (aws-sdk-client-mock)", () => {
-    let dynamodb: AwsClientStub<DynamoDBClient>;
-    const table = new Map<string, Record<string, AttributeValue>>();
+  describe("per-key order", () => {
+    // Events of one order share a partition key; "x" fails, so later events of its key must wait.
+    const keyed = (id: string, orderId: string) =>
+      kinesisRecord(envelope(id, "order.placed", { orderId, amount: 1 }), {
+        sequenceNumber: nextSequenceNumber(),
+        partitionKey: orderId,
+      });
 
-    before(() => {
-      // Mocked here, not at load time: mocha loads every test file first, and a later
-      // mockClient() of the same class would replace this stub.
-      dynamodb = mockClient(DynamoDBClient);
-      process.env.IDEMPOTENCY_TABLE = "recommendations-idempotency";
-      process.env.IDEMPOTENCY_TTL_SECONDS = "21600";
-    });
-    after(() => {
-      delete process.env.IDEMPOTENCY_TABLE;
-      delete process.env.IDEMPOTENCY_TTL_SECONDS;
-      dynamodb.restore();
-    });
-    beforeEach(() => {
-      table.clear();
-      dynamodb.reset();
-      // The conditions DynamoDBPersistenceLayer writes, evaluated on a Map.
-      dynamodb.on(PutItemCommand).callsFake((input) => {
-        const key = input.Item.id.S as string;
-        const existing = table.get(key);
-        const now = Date.now();
-        const free =
-          !existing ||
-          Number(existing.expiration!.N) < now / 1000 ||
-          (existing.status!.S === "INPROGRESS" &&
-            existing.in_progress_expiration !== undefined &&
-            Number(existing.in_progress_expiration.N) < now);
-        if (!free) {
-          throw new ConditionalCheckFailedException({
-            message: "The conditional request failed",
-            $metadata: { httpStatusCode: 400 },
-            Item: existing,
-          });
-        }
-        table.set(key, input.Item);
-        return {};
-      });
-      dynamodb.on(UpdateItemCommand).callsFake((input) => {
-        const key = input.Key.id.S as string;
-        const values = input.ExpressionAttributeValues;
-        table.set(key, {
-          ...table.get(key),
-          id: { S: key },
-          status: values[":status"],
-          expiration: values[":expiry"],
-        });
-        return {};
-      });
-      dynamodb.on(DeleteItemCommand).callsFake((input) => {
-        table.delete(input.Key.id.S as string);
-        return {};
-      });
-      dynamodb.on(GetItemCommand).callsFake((input) => ({ Item: table.get(input.Key.id.S as string) }));
-    });
-
-    it("claims each event id with a conditional put on IDEMPOTENCY_TABLE and skips it when delivered again", async () => {
-      const processed: string[] = [];
+    /** A batch handler over `store` that records the ids it is given. */
+    const recording = (store: InMemoryIdempotencyStore, perKeyOrder: boolean) => {
+      const given: string[] = [];
       const handler = createBatchHandler({
         contract: orders,
+        perKeyOrder,
+        idempotency: { store, expiresAfterSeconds: 3600 },
         observability: quiet(),
         async processEvents(events) {
-          processed.push(...events.map((event) => event.envelope.id));
+          given.push(...events.map((event) => event.envelope.id));
           return [];
         },
       });
-      const before = Math.round(Date.now() / 1000);
-      await handler(batch(record(envelope("d-1")), record(envelope("d-2"))), context);
-      // A fresh environment (no local cache) sees the same records: a handler with its own store.
-      const coldHandler = createBatchHandler({
-        contract: orders,
-        observability: quiet(),
-        async processEvents(events) {
-          processed.push(...events.map((event) => event.envelope.id));
-          return [];
-        },
-      });
-      const response = await coldHandler(batch(record(envelope("d-2")), record(envelope("d-3"))), context);
+      return { handler, given };
+    };
 
-      assert.deepEqual(response.batchItemFailures, []);
-      assert.deepEqual(processed, ["d-1", "d-2", "d-3"]);
-      const puts = dynamodb.commandCalls(PutItemCommand).map((call) => call.args[0].input);
-      assert.equal(puts.length, 4);
-      for (const put of puts) {
-        assert.equal(put.TableName, "recommendations-idempotency");
-        assert.match(put.ConditionExpression!, /attribute_not_exists\(#id\)/);
-        assert.equal(put.Item!.status!.S, "INPROGRESS");
-        assert.ok(Number(put.Item!.in_progress_expiration!.N) > Date.now());
-      }
-      const updates = dynamodb.commandCalls(UpdateItemCommand).map((call) => call.args[0].input);
-      assert.equal(updates.length, 3, "one completion per processed event");
-      for (const update of updates) {
-        assert.equal(update.ExpressionAttributeValues![":status"]!.S, "COMPLETED");
-        const expiry = Number(update.ExpressionAttributeValues![":expiry"]!.N);
+    it("record handler: once an event of a key fails, later events of that key are not run and are reported", async () => {
+      const seen: string[] = [];
+      const handler = createRecordHandler({
+        contract: orders,
+        processInParallel: false,
+        idempotency: { store: new InMemoryIdempotencyStore(), expiresAfterSeconds: 3600 },
+        observability: quiet(),
+        async processEvent(event) {
+          seen.push(event.envelope.id);
+          if (event.envelope.id === "a-1" && seen.length === 1) throw new Error("downstream refused");
+        },
+      });
+      const records = [
+        keyed("a-1", "A"),
+        keyed("b-1", "B"),
+        keyed("a-2", "A"),
+        keyed("b-2", "B"),
+        keyed("a-3", "A"),
+      ];
+      const response = await handler(batch(...records), context);
+      assert.deepEqual(seen, ["a-1", "b-1", "b-2"]);
+      assert.deepEqual(
+        failedIds(response),
+        [0, 2, 4].map((i) => records[i]!.kinesis.sequenceNumber),
+      );
+
+      // Redelivered from the failed checkpoint: A's events now take effect in their order.
+      const replay = await handler(batch(...records.slice(0).map((r) => ({ ...r }))), context);
+      assert.deepEqual(replay.batchItemFailures, []);
+      assert.deepEqual(seen, ["a-1", "b-1", "b-2", "a-1", "a-2", "a-3"]);
+    });
+
+    it("batch handler: an event whose claim fails (store error) holds back the later events of its key", async () => {
+      const store = new InMemoryIdempotencyStore();
+      store.failClaimOf.add("a-1");
+      const { handler, given } = recording(store, true);
+      const records = [keyed("a-1", "A"), keyed("a-2", "A"), keyed("b-1", "B")];
+      const response = await handler(batch(...records), context);
+      assert.deepEqual(given, ["b-1"]);
+      assert.deepEqual(
+        failedIds(response),
+        [0, 1].map((i) => records[i]!.kinesis.sequenceNumber),
+      );
+      assert.equal(store.statusOf("a-2"), undefined, "the held-back event's claim is released");
+      assert.equal(store.statusOf("b-1"), "COMPLETED");
+    });
+
+    it("batch handler: an event held by another invocation holds back the later events of its key", async () => {
+      const store = new InMemoryIdempotencyStore();
+      await store.claim(["orders-consumer#a-1"], Date.now() + 60_000, Date.now() / 1000 + 3600);
+      const { handler, given } = recording(store, true);
+      const records = [keyed("a-1", "A"), keyed("b-1", "B"), keyed("a-2", "A")];
+      const response = await handler(batch(...records), context);
+      assert.deepEqual(given, ["b-1"]);
+      assert.deepEqual(
+        failedIds(response),
+        [0, 2].map((i) => records[i]!.kinesis.sequenceNumber),
+      );
+    });
+
+    it("without per-key order, a failed claim holds back nothing", async () => {
+      const store = new InMemoryIdempotencyStore();
+      store.failClaimOf.add("a-1");
+      const { handler, given } = recording(store, false);
+      const records = [keyed("a-1", "A"), keyed("a-2", "A")];
+      const response = await handler(batch(...records), context);
+      assert.deepEqual(given, ["a-2"]);
+      assert.deepEqual(failedIds(response), [records[0]!.kinesis.sequenceNumber]);
+    });
+  });
+
+  describe("completion that cannot be recorded", () => {
+    it("reports the event processed, logs and counts it, and leaves the id in progress until its expiry", async () => {
+      const store = new InMemoryIdempotencyStore();
+      store.failWrites = new Error("DynamoDB unavailable");
+      const observability = quiet();
+      const metrics: [string, number][] = [];
+      const addMetric = observability.metrics.addMetric.bind(observability.metrics);
+      observability.metrics.addMetric = ((name: string, unit: never, value: number) => {
+        metrics.push([name, value]);
+        return addMetric(name, unit, value);
+      }) as typeof observability.metrics.addMetric;
+      let runs = 0;
+      const handler = createBatchHandler({
+        contract: orders,
+        perKeyOrder: false,
+        idempotency: { store, expiresAfterSeconds: 3600 },
+        observability,
+        async processEvents() {
+          runs++;
+          return [];
+        },
+      });
+      const response = await handler(
+        batch(record(envelope("e-1"))),
+        lambdaContext("orders-consumer", 30_000),
+      );
+      assert.deepEqual(response.batchItemFailures, [], "the effect happened: retrying it would repeat it");
+      assert.equal(store.statusOf("e-1"), "INPROGRESS");
+      assert.ok(metrics.some(([name, value]) => name === "CompletionsNotRecorded" && value === 1));
+      assert.match(observability.errors.at(-1)!.message, /not marked completed/);
+
+      // Delivered again before the in-progress expiry (another environment): not run again.
+      store.failWrites = undefined;
+      const other = createBatchHandler({
+        contract: orders,
+        perKeyOrder: false,
+        throwOnFullBatchFailure: false,
+        idempotency: { store, expiresAfterSeconds: 3600 },
+        observability: quiet(),
+        async processEvents() {
+          runs++;
+          return [];
+        },
+      });
+      const again = await other(batch(record(envelope("e-1"))), context);
+      assert.equal(again.batchItemFailures.length, 1, "reported in progress, retried later");
+      assert.equal(runs, 1);
+    });
+  });
+
+  describe("idempotency in DynamoDB (local DynamoDB)", () => {
+    let dynamodb: LocalDynamoDB;
+    let restoreEnvironment = () => {};
+    const environment = {
+      IDEMPOTENCY_TABLE: "recommendations-idempotency",
+      IDEMPOTENCY_TTL_SECONDS: "21600",
+      AWS_REGION: "eu-west-1",
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+    };
+
+    before(async () => {
+      dynamodb = await startDynamoDB();
+      await dynamodb.createTable("recommendations-idempotency");
+      restoreEnvironment = setEnvironment({ ...environment, AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint });
+    });
+    after(async () => {
+      restoreEnvironment();
+      await dynamodb.stop();
+    });
+    beforeEach(() => dynamodb.resetCounts());
+
+    const items = async () =>
+      (await dynamodb.client.send(new ScanCommand({ TableName: "recommendations-idempotency" }))).Items ?? [];
+
+    it("claims and completes a batch in one transaction each, and a fresh environment skips it", async () => {
+      const processed: string[] = [];
+      const newHandler = () =>
+        createBatchHandler({
+          contract: orders,
+          perKeyOrder: false,
+          observability: quiet(),
+          async processEvents(events) {
+            processed.push(...events.map((event) => event.envelope.id));
+            return [];
+          },
+        });
+      const before = Math.floor(Date.now() / 1000);
+      await newHandler()(batch(record(envelope("d-1")), record(envelope("d-2"))), context);
+      assert.deepEqual(dynamodb.requests, { TransactWriteItems: 2 });
+      const stored = await items();
+      assert.deepEqual(stored.map((item) => item.id!.S).sort(), [
+        "orders-consumer#d-1",
+        "orders-consumer#d-2",
+      ]);
+      for (const item of stored) {
+        assert.equal(item.status!.S, "COMPLETED");
+        const expiry = Number(item.expiration!.N);
         assert.ok(
           expiry >= before + 21600 && expiry <= before + 21602,
           "records kept IDEMPOTENCY_TTL_SECONDS",
         );
       }
-      assert.equal(table.size, 3);
+
+      // A fresh environment (no local cache) gets d-2 again with d-3: one cancelled claim tells it
+      // d-2 is done, a second claims d-3, a third completes it.
+      dynamodb.resetCounts();
+      const response = await newHandler()(batch(record(envelope("d-2")), record(envelope("d-3"))), context);
+      assert.deepEqual(response.batchItemFailures, []);
+      assert.deepEqual(processed, ["d-1", "d-2", "d-3"]);
+      assert.deepEqual(dynamodb.requests, { TransactWriteItems: 3 });
+    });
+
+    it("claims 101 ids in two transactions of at most 100", async () => {
+      const store = new DynamoDBIdempotencyStore(dynamodb.client, "recommendations-idempotency");
+      const keys = Array.from({ length: 101 }, (_, i) => `bulk#${i}`);
+      const claims = await store.claim(keys, Date.now() + 60_000, Math.floor(Date.now() / 1000) + 3600);
+      assert.equal([...claims.values()].filter((claim) => claim === "claimed").length, 101);
+      assert.deepEqual(dynamodb.requests, { TransactWriteItems: 2 });
+    });
+
+    it("tells claimed, completed and in-progress ids apart, and takes over an in-progress id past its expiry", async () => {
+      const store = new DynamoDBIdempotencyStore(dynamodb.client, "recommendations-idempotency");
+      const expires = Math.floor(Date.now() / 1000) + 3600;
+      await store.claim(["s#done", "s#held", "s#stale"], Date.now() + 60_000, expires);
+      await store.complete(["s#done"], expires);
+      // "stale" was claimed by an invocation that died: its in-progress expiry is in the past.
+      await store.claim(["s#stale-2"], Date.now() - 1, expires);
+      const claims = await store.claim(
+        ["s#done", "s#held", "s#stale-2", "s#new"],
+        Date.now() + 60_000,
+        expires,
+      );
+      assert.deepEqual(Object.fromEntries(claims), {
+        "s#done": "completed",
+        "s#held": "in-progress",
+        "s#stale-2": "claimed",
+        "s#new": "claimed",
+      });
+      await store.release(["s#new"]);
+      assert.deepEqual(Object.fromEntries(await store.claim(["s#new"], Date.now() + 60_000, expires)), {
+        "s#new": "claimed",
+      });
     });
 
     it("keys an event the same way in record and batch handlers", async () => {
@@ -512,6 +646,7 @@ describe("consumer kit", () => {
       });
       const batchHandler = createBatchHandler({
         contract: orders,
+        perKeyOrder: false,
         observability: quiet(),
         async processEvents(events) {
           processed.push(...events.map((event) => `batch:${event.envelope.id}`));

@@ -3,7 +3,7 @@ import { MetricUnit } from "@aws-lambda-powertools/metrics";
 import {
   createBatchHandler,
   env,
-  tracer,
+  traced,
   type EventFailure,
   type IdempotencyOptions,
   type Observability,
@@ -14,7 +14,7 @@ import { chunkByLimits } from "../../../runtime/batching";
 import { sendWithRetries, type BackoffOptions, type PartialResult } from "../../../runtime/retry";
 import { interactionEvents } from "../../interactions/contract";
 
-/** PutRecordBatch limits (AWS-FACTS.md, Firehose). */
+/** PutRecordBatch limits (docs/aws-facts.md#firehose-and-personalize). */
 export const FirehoseLimits = {
   recordsPerCall: 500,
   bytesPerCall: 4 * 1024 * 1024,
@@ -66,7 +66,7 @@ export interface InteractionsIngestorOptions {
   readonly observability?: Partial<Observability>;
 }
 
-const firehose = tracer.captureAWSv3Client(new FirehoseClient({}));
+const firehose = traced(new FirehoseClient({}));
 
 /**
  * interactions-ingestor (Analytics, filtered subscription): writes each interaction the event
@@ -88,6 +88,7 @@ export function createInteractionsIngestor(options: InteractionsIngestorOptions 
   return createBatchHandler({
     contract: interactionEvents,
     serviceName: "interactions-ingestor",
+    perKeyOrder: false,
     ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     ...(options.observability ? { observability: options.observability } : {}),
     async processEvents(events, { metrics }) {

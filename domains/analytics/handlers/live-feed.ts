@@ -11,7 +11,7 @@ import {
   createBatchHandler,
   env,
   forEachWithConcurrency,
-  tracer,
+  traced,
   type IdempotencyOptions,
   type Observability,
   type StreamHandler,
@@ -41,7 +41,7 @@ export interface LiveFeedOptions {
   readonly observability?: Partial<Observability>;
 }
 
-const documentsClient = DynamoDBDocumentClient.from(tracer.captureAWSv3Client(new DynamoDBClient({})));
+const documentsClient = DynamoDBDocumentClient.from(traced(new DynamoDBClient({})));
 let managementApiClient: ApiGatewayManagementApiClient | undefined;
 
 /**
@@ -62,6 +62,7 @@ export function createLiveFeed(options: LiveFeedOptions = {}): StreamHandler {
   return createBatchHandler({
     contract: interactionEvents,
     serviceName: "live-feed",
+    perKeyOrder: false,
     ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     ...(options.observability ? { observability: options.observability } : {}),
     async processEvents(events, { logger, metrics }) {
@@ -162,9 +163,7 @@ export function toMessages(envelopes: readonly Envelope[], logger?: Logger): Uin
 
 function createManagementApi(): ApiGatewayManagementApiClient {
   // https://{api-id}.execute-api.{region}.amazonaws.com/{stage}
-  return tracer.captureAWSv3Client(
-    new ApiGatewayManagementApiClient({ endpoint: env("WEBSOCKET_ENDPOINT") }),
-  );
+  return traced(new ApiGatewayManagementApiClient({ endpoint: env("WEBSOCKET_ENDPOINT") }));
 }
 
 function report(

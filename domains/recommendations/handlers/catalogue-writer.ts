@@ -53,6 +53,7 @@ export function createCatalogueWriter<T>(
   return createBatchHandler({
     contract: writer.contract,
     serviceName: writer.serviceName,
+    perKeyOrder: true,
     ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     ...(options.observability ? { observability: options.observability } : {}),
     async processEvents(events, { metrics }) {

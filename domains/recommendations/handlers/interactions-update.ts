@@ -9,6 +9,7 @@ import {
   type Observability,
   type StreamHandler,
 } from "../../../runtime/consumer-kit";
+import { serviceLength } from "../../../platform/contract";
 import { chunkByLimits, groupBy } from "../../../runtime/batching";
 import type { BackoffOptions } from "../../../runtime/retry";
 import { interactionEvents } from "../../interactions/contract";
@@ -47,11 +48,13 @@ export function createInteractionsUpdateHandler(options: InteractionsUpdateOptio
   return createBatchHandler({
     contract: interactionEvents,
     serviceName: "interactions-update",
+    // Events carry their own sentAt: nothing depends on the order in which they reach Personalize.
+    perKeyOrder: false,
     ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     ...(options.observability ? { observability: options.observability } : {}),
     async processEvents(events, { metrics }) {
       const trackingId = options.trackingId ?? env("PERSONALIZE_TRACKING_ID");
-      if (trackingId.length > PersonalizeLimits.idLength) {
+      if (serviceLength(trackingId) > PersonalizeLimits.idLength) {
         throw new PersonalizeLimitError(`trackingId is longer than ${PersonalizeLimits.idLength} characters`);
       }
       const failures: EventFailure[] = [];

@@ -1,7 +1,8 @@
 import type { Event, Item, User } from "@aws-sdk/client-personalize-events";
 import { PersonalizeEventsClient } from "@aws-sdk/client-personalize-events";
+import { serviceLength } from "../../../platform/contract";
 import type { EventFailure, StreamEvent } from "../../../runtime/consumer-kit";
-import { tracer } from "../../../runtime/consumer-kit";
+import { traced } from "../../../runtime/consumer-kit";
 import { sendWithRetries, type BackoffOptions } from "../../../runtime/retry";
 import type {
   AvroPrimitive,
@@ -25,9 +26,9 @@ import {
  * The Personalize Events client of a handler module. Its own retries are off (`maxAttempts: 1`) so
  * that a throttled call is resent only by {@link sendInCalls}, with backoff and a bounded count.
  */
-export const personalizeEvents = tracer.captureAWSv3Client(new PersonalizeEventsClient({ maxAttempts: 1 }));
+export const personalizeEvents = traced(new PersonalizeEventsClient({ maxAttempts: 1 }));
 
-/** Limits of the PutEvents / PutItems / PutUsers APIs (AWS-FACTS.md; Item / User API reference). */
+/** Limits of the PutEvents / PutItems / PutUsers APIs (docs/aws-facts.md#firehose-and-personalize). */
 export const PersonalizeLimits = {
   eventsPerCall: 10,
   itemsPerCall: 10,
@@ -193,11 +194,17 @@ export class PersonalizeCallError extends Error {
   }
 }
 
-/** Throws {@link PersonalizeLimitError} when `value` is longer than `max` characters. */
+/**
+ * Throws {@link PersonalizeLimitError} when `value` is longer than `max` characters, counted as the
+ * service counts them (code points, `serviceLength`), not in UTF-16 units.
+ */
 export function checkLength(eventId: string, what: string, value: string, max: number): void {
-  if (value.length > max) {
+  // UTF-16 units are never fewer than code points: most values need no count.
+  if (value.length <= max) return;
+  const length = serviceLength(value);
+  if (length > max) {
     throw new PersonalizeLimitError(
-      `event ${eventId} cannot be sent to Personalize: ${what} is ${value.length} characters, more than the ${max} allowed`,
+      `event ${eventId} cannot be sent to Personalize: ${what} is ${length} characters, more than the ${max} allowed`,
     );
   }
 }
