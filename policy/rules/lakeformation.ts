@@ -71,7 +71,8 @@ function isExternal(permissions: ResourceView, principal: string): boolean | typ
   if (/^arn:aws[\w-]*:organizations::/.test(principal)) return true;
   const catalog = permissions.props.catalogId;
   const own =
-    permissions.account ?? (typeof catalog === "string" ? catalog : catalog === UNKNOWN ? UNKNOWN : undefined);
+    permissions.account ??
+    (typeof catalog === "string" ? catalog : catalog === UNKNOWN ? UNKNOWN : undefined);
   const account = principalAccount(principal);
   if (account === undefined) return false; // SAML / Identity Center principals live in the catalog's account
   if (own === UNKNOWN || own === undefined) return /^\d{12}$/.test(principal) ? true : UNKNOWN;
