@@ -283,7 +283,7 @@ describe("the program under the mock runtime (fixture mesh)", () => {
       (s) => s.Sid === "PlatformAudit",
     );
     assert.equal(audit.Condition.ArnEquals["aws:PrincipalArn"], auditor);
-    assert.deepEqual(Object.keys(songs.outputs), ["atRest", "products"]);
+    assert.deepEqual(Object.keys(songs.outputs), ["products"]);
   });
 
   it("fails a producer team's stack with a clear error when the platform stack has not exported its outputs", async () => {

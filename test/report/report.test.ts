@@ -18,7 +18,7 @@ describe("report: buildReport and printReport", () => {
   });
 
   it("holds the matrix, its violations, the DOT source and the cost estimate", () => {
-    assert.equal(report.matrix.rows.length, 15);
+    assert.equal(report.matrix.rows.length, 14);
     assert.equal(report.violations, report.matrix.violations);
     assert.deepStrictEqual(report.violations, []);
     assert.match(report.dot, /^digraph mesh \{/);

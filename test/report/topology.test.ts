@@ -59,7 +59,6 @@ describe("report: topology picture of the dev plan", () => {
     assert.deepStrictEqual(clusters.get(ACCOUNTS.interactions!)!.nodes, [
       STREAM,
       "role:arn:aws:iam::210987654325:role/mesh-interactions-producer",
-      "role:arn:aws:iam::210987654325:role/mesh-interactions-interaction-events-landing",
     ]);
     assert.deepStrictEqual(clusters.get(ACCOUNTS.analytics!)!.nodes, [
       "function:arn:aws:lambda:eu-west-1:210987654327:function:mesh-analytics-interactions-ingestor",
@@ -76,12 +75,6 @@ describe("report: topology picture of the dev plan", () => {
         from: "role:arn:aws:iam::210987654325:role/mesh-interactions-producer",
         to: STREAM,
         attrs: { label: "write", style: "solid", color: "#000000", arrowhead: "normal" },
-      },
-      {
-        // Firehose landing the product at rest: a standard consumer of the stream.
-        from: STREAM,
-        to: "role:arn:aws:iam::210987654325:role/mesh-interactions-interaction-events-landing",
-        attrs: { label: "shared-replay", style: "solid", color: "#1f4e79", arrowhead: "normal" },
       },
       {
         from: STREAM,
@@ -119,7 +112,6 @@ describe("report: topology picture of the dev plan", () => {
         "mesh-recommendations-users-update",
         "mesh-recommendations-songs-update",
         "mesh-recommendations-podcasts-update",
-        "role/mesh-interactions-interaction-events-landing",
       ],
     );
     assert.equal(edges.filter((e) => e.attrs.label === "describe-only").length, 4);
