@@ -3,6 +3,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "../platform/config";
 import type { Statement } from "../platform/iam";
 import type { Domain } from "../platform/mesh";
+import type { AtRestReader } from "./at-rest-access";
 
 /** What a consumer handler needs beyond its stream: the variables it reads and the calls it makes. */
 export interface HandlerWiring {
@@ -36,6 +37,8 @@ export interface DomainInfraContext {
   readonly protect: boolean;
   /** The domain's own stream products by product name (`user-events`); empty for a pure consumer. */
   readonly products: Readonly<Record<string, ProductStream>>;
+  /** The domain's at-rest subscriptions by subscription name: reader role and resource link. */
+  readonly atRest: Readonly<Record<string, AtRestReader>>;
 }
 
 /** What a domain's own infrastructure hands back to the program. */

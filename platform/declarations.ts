@@ -69,7 +69,40 @@ export interface StreamProductDeclaration {
   readonly capacity: Capacity;
   readonly classification: Classification;
   readonly tags?: Readonly<Record<string, string>>;
+  /** Also keep the events at rest: landed from the stream into the product's table (Firehose). */
+  readonly atRest?: AtRestOptions;
 }
+
+/** The partition every at-rest table can use: the UTC date of the event's `time`. */
+export const EVENT_DATE = "event_date";
+
+/** How a product is kept at rest: a Parquet table in S3, catalogued in Glue, shared through Lake Formation. */
+export interface AtRestOptions {
+  /** Event types of the current contract version whose payloads become rows. @default all of them */
+  readonly eventTypes?: readonly string[];
+  /**
+   * Partition columns, in order: `event_date` or required, non-pii payload fields of every stored
+   * event type (contract field names). @default ["event_date"]
+   */
+  readonly partitionBy?: readonly string[];
+}
+
+/**
+ * A product kept only at rest: a table its domain's own pipelines fill (from its store, next to
+ * the stream products). Its columns come from the contract, like a stream product's.
+ */
+export interface AtRestProductDeclaration {
+  readonly kind: "at-rest";
+  /** Unique within the domain (stream and at-rest products share one namespace). */
+  readonly name: string;
+  readonly description: string;
+  readonly contract: Contract;
+  readonly classification: Classification;
+  readonly tags?: Readonly<Record<string, string>>;
+  readonly atRest?: AtRestOptions;
+}
+
+export type ProductDeclaration = StreamProductDeclaration | AtRestProductDeclaration;
 
 /** A condition on one payload field, translated to a Lambda event filter pattern. */
 export type FieldCondition =
@@ -113,6 +146,8 @@ export interface DeliveryOptions {
 }
 
 export interface SubscriptionDeclaration {
+  /** @default "stream" */
+  readonly kind?: "stream";
   /** Unique within the consuming domain; names the function, its role and its mapping. */
   readonly name: string;
   /** `<domain>/<product>` of the product subscribed to. */
@@ -123,6 +158,25 @@ export interface SubscriptionDeclaration {
   readonly delivery?: DeliveryOptions;
 }
 
+/**
+ * Reading a product at rest, through the central catalog: Lake Formation grants on its table (to
+ * the consumer's account) and a resource link in the consumer's account.
+ */
+export interface AtRestSubscriptionDeclaration {
+  readonly kind: "at-rest";
+  /** Unique within the consuming domain (stream and at-rest subscriptions share one namespace). */
+  readonly name: string;
+  /** `<domain>/<product>` of a product at rest (an at-rest product or a stream's at-rest copy). */
+  readonly product: string;
+  /** Table columns to read (snake_case, as in the table). @default every column it may read */
+  readonly columns?: readonly string[];
+  /**
+   * Read the columns the contract marks as personal data. Only for products classified `pii`;
+   * without it those columns are withheld. @default false
+   */
+  readonly includePii?: boolean;
+}
+
 export interface DomainDeclaration {
   /** Unique in the mesh; also the unit name a team's stack selects with `mesh:units`. */
   readonly name: string;
@@ -130,8 +184,8 @@ export interface DomainDeclaration {
   readonly owner: { readonly team: string; readonly contact: string };
   /** Alias of the account (a key of `mesh:accounts`) the domain deploys into. */
   readonly account: string;
-  readonly products: readonly StreamProductDeclaration[];
-  readonly subscriptions: readonly SubscriptionDeclaration[];
+  readonly products: readonly ProductDeclaration[];
+  readonly subscriptions: readonly (SubscriptionDeclaration | AtRestSubscriptionDeclaration)[];
 }
 
 export function defineDomain(domain: DomainDeclaration): DomainDeclaration {

@@ -1,4 +1,12 @@
 import { z } from "zod";
+import {
+  type AtRestProduct,
+  type AtRestSubscription,
+  atRestOptionsSchema,
+  atRestSubscriptionSchema,
+  resolveAtRestProduct,
+  resolveAtRestSubscription,
+} from "./at-rest";
 import { type StackConfig, stackConfigSchema, ALL_UNITS, PLATFORM_UNIT } from "./config";
 import {
   breakingChanges,
@@ -133,9 +141,21 @@ const productSchema = z.strictObject({
   capacity: capacitySchema,
   classification: z.enum(["public", "internal", "confidential", "pii"]),
   tags: z.record(z.string(), z.string()).optional(),
+  atRest: atRestOptionsSchema.optional(),
+});
+
+const atRestProductSchema = z.strictObject({
+  kind: z.literal("at-rest"),
+  name,
+  description: z.string().min(1),
+  contract: contractSchema,
+  classification: z.enum(["public", "internal", "confidential", "pii"]),
+  tags: z.record(z.string(), z.string()).optional(),
+  atRest: atRestOptionsSchema.optional(),
 });
 
 const subscriptionSchema = z.strictObject({
+  kind: z.literal("stream").optional(),
   name,
   product: z.string().regex(/^[a-z0-9-]+\/[a-z0-9-]+$/, "must be <domain>/<product>"),
   handler: z.string().regex(/^[\w./-]+\.ts$/, "must be a .ts path relative to the domain folder"),
@@ -210,8 +230,13 @@ export interface Domain {
   readonly name: string;
   readonly accountAlias: string;
   readonly accountId: string;
+  /** Stream products. */
   readonly products: readonly Product[];
+  /** Stream subscriptions. */
   readonly subscriptions: readonly Subscription[];
+  /** Products kept at rest: at-rest products and stream products' at-rest copies. */
+  readonly atRestProducts: readonly AtRestProduct[];
+  readonly atRestSubscriptions: readonly AtRestSubscription[];
 }
 
 export interface Mesh {
@@ -219,6 +244,8 @@ export interface Mesh {
   readonly domains: readonly Domain[];
   readonly products: readonly Product[];
   readonly subscriptions: readonly Subscription[];
+  readonly atRestProducts: readonly AtRestProduct[];
+  readonly atRestSubscriptions: readonly AtRestSubscription[];
   /** The units this stack deploys (`platform` and domain names). */
   readonly units: ReadonlySet<string>;
 }
@@ -276,16 +303,17 @@ export function parseMeshConfig(rawConfig: unknown, declarations: readonly unkno
     }
     seenDomains.add(result.data.name);
     const declaration = raw as DomainDeclaration;
-    const check = (items: readonly unknown[], schema: z.ZodType, kind: string) =>
+    const atRest = (item: unknown) => (item as { kind?: unknown } | null)?.kind === "at-rest";
+    const check = (items: readonly unknown[], schemas: [z.ZodType, z.ZodType], kind: string) =>
       items.forEach((item, itemIndex) => {
-        const checked = schema.safeParse(item);
+        const checked = schemas[atRest(item) ? 1 : 0].safeParse(item);
         if (checked.success) return;
         problems.push(...zodProblems(`${label}.${kind}[${itemIndex}]`, checked.error));
         invalid.add(`${label}.${kind}[${itemIndex}]`);
         if (kind === "products") unresolved.add(`${declaration.name}/${(item as { name?: string }).name}`);
       });
-    check(declaration.products, productSchema, "products");
-    check(declaration.subscriptions, subscriptionSchema, "subscriptions");
+    check(declaration.products, [productSchema, atRestProductSchema], "products");
+    check(declaration.subscriptions, [subscriptionSchema, atRestSubscriptionSchema], "subscriptions");
     parsed.push(declaration);
   });
   if (!config.success) return { ok: false, problems };
@@ -329,15 +357,26 @@ function resolve(
   const products = new Map<string, Product>();
   /** Products whose contract cannot be expressed as JSON Schema: reported once, not resolved. */
   const unpublished = new Set<string>();
+  const atRestProducts = new Map<string, AtRestProduct>();
+  /** At-rest products whose table could not be derived: their subscriptions are not checked. */
+  const brokenAtRest = new Set<string>();
   for (const declaration of declarations) {
     const label = `domains.${declaration.name}`;
     const accountId = accountOf(declaration.account, `${label}.account`);
+    const names = new Set<string>();
     declaration.products.forEach((product, index) => {
       const path = `${label}.products[${index}]`;
       if (invalid.has(path)) return;
       const ref = `${declaration.name}/${product.name}`;
-      if (products.has(ref)) {
+      if (names.has(product.name)) {
         problems.push(`${path}.name: duplicate product name ${product.name} in domain ${declaration.name}`);
+        return;
+      }
+      names.add(product.name);
+      if (product.kind === "at-rest") {
+        const table = resolveAtRestProduct(path, declaration, accountId, product, undefined, problems);
+        if (table) atRestProducts.set(ref, table);
+        else brokenAtRest.add(ref);
         return;
       }
       const contractProblems = checkContract(path, product.contract, product.partitionKey);
@@ -370,15 +409,23 @@ function resolve(
         classification: product.classification,
         tags: product.tags ?? {},
       });
+      if (product.atRest) {
+        const stream = products.get(ref);
+        const table = resolveAtRestProduct(path, declaration, accountId, product, stream, problems);
+        if (table) atRestProducts.set(ref, table);
+        else brokenAtRest.add(ref);
+      }
     });
   }
 
   const subscriptions: Subscription[] = [];
+  const atRestSubscriptions: AtRestSubscription[] = [];
   const domains: Domain[] = declarations.map((declaration) => {
     const label = `domains.${declaration.name}`;
     const accountId = config.accounts[declaration.account]?.id ?? "000000000000";
     const seen = new Set<string>();
     const own: Subscription[] = [];
+    const ownAtRest: AtRestSubscription[] = [];
     declaration.subscriptions.forEach((subscription, index) => {
       const path = `${label}.subscriptions[${index}]`;
       if (invalid.has(path)) return;
@@ -388,15 +435,31 @@ function resolve(
         );
       }
       seen.add(subscription.name);
+      const [producer] = subscription.product.split("/");
+      if ([subscription.product, producer!].some((ref) => unresolved.has(ref) || brokenAtRest.has(ref))) {
+        return;
+      }
+      if (subscription.kind === "at-rest") {
+        const resolved = resolveAtRestSubscription(
+          path,
+          declaration,
+          accountId,
+          subscription,
+          atRestProducts,
+          products,
+          problems,
+        );
+        if (resolved) ownAtRest.push(resolved);
+        return;
+      }
       const product = products.get(subscription.product);
       if (!product) {
-        const [producer] = subscription.product.split("/");
-        if (
-          !unresolved.has(subscription.product) &&
-          !unresolved.has(producer!) &&
-          !unpublished.has(subscription.product)
-        ) {
-          problems.push(`${path}.product: no data product ${subscription.product} in the mesh`);
+        if (!unpublished.has(subscription.product)) {
+          problems.push(
+            atRestProducts.has(subscription.product)
+              ? `${path}.product: ${subscription.product} is kept at rest only; subscribe with kind "at-rest"`
+              : `${path}.product: no data product ${subscription.product} in the mesh`,
+          );
         }
         return;
       }
@@ -434,6 +497,7 @@ function resolve(
       });
     });
     subscriptions.push(...own);
+    atRestSubscriptions.push(...ownAtRest);
     return {
       declaration,
       name: declaration.name,
@@ -441,6 +505,8 @@ function resolve(
       accountId,
       products: [...products.values()].filter((product) => product.domain === declaration.name),
       subscriptions: own,
+      atRestProducts: [...atRestProducts.values()].filter((product) => product.domain === declaration.name),
+      atRestSubscriptions: ownAtRest,
     };
   });
 
@@ -476,7 +542,15 @@ function resolve(
     );
   }
 
-  return { config, domains, products: [...products.values()], subscriptions, units };
+  return {
+    config,
+    domains,
+    products: [...products.values()],
+    subscriptions,
+    atRestProducts: [...atRestProducts.values()],
+    atRestSubscriptions,
+    units,
+  };
 }
 
 /**

@@ -1,5 +1,9 @@
+import type * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
+import { AtRestAccess, type TableLocation } from "../components/at-rest-access";
+import { createLakeSettings, MeshCatalog } from "../components/catalog";
+import { DataProductDomain, type PublishedTable } from "../components/data-product-domain";
 import { AlarmTopic } from "../components/alarm-topic";
 import { ConsumerDomain } from "../components/consumer-domain";
 import { createMeshKey } from "../components/kms";
@@ -9,7 +13,7 @@ import { MeshGovernance } from "../components/governance";
 import { StreamingDomain, type PublishedProduct } from "../components/streaming-domain";
 import { domains } from "../domains";
 import { AccountProviders } from "../platform/accounts";
-import { CONFIG_NAMESPACE, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
+import { CONFIG_NAMESPACE, deployRoleArn, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
 import type { DomainDeclaration } from "../platform/declarations";
 import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
 import { handlerProblems } from "./handlers";
@@ -47,6 +51,8 @@ export interface UnitOutputs {
   platform?: { auditorRoleArn: pulumi.Output<string> };
   products?: Record<string, PublishedProduct>;
   consumers?: Record<string, Record<string, unknown>>;
+  /** Products at rest by ref: where consumers' resource links and grants point. */
+  atRest?: Record<string, PublishedTable>;
   /** Outputs of each domain's own infrastructure (stores, Personalize, APIs), by domain. */
   domains?: Record<string, Record<string, unknown>>;
 }
@@ -100,6 +106,18 @@ class PeerStacks {
       efoConsumerArns: output.efoConsumerArns,
     };
   }
+
+  /** A product's table at rest, from the producer's stack: its share to this account exists then. */
+  table(domain: string, ref: string): TableLocation {
+    const output = this.stack(domain)
+      .requireOutput("atRest")
+      .apply((tables: Record<string, TableLocation>) => {
+        const table = tables[ref];
+        if (!table) throw new Error(`stack of unit ${domain} does not export table ${ref}`);
+        return table as { catalogId: string; database: string; table: string };
+      });
+    return { catalogId: output.catalogId, database: output.database, table: output.table };
+  }
 }
 
 /**
@@ -128,6 +146,13 @@ export function deployMesh(
     );
     auditorRoleArn = governance.auditorRoleArn;
     outputs.platform = { auditorRoleArn };
+    if (mesh.atRestProducts.length) {
+      new MeshCatalog(
+        `${PLATFORM_UNIT}-catalog`,
+        { products: mesh.atRestProducts, admins: [deployRoleArn(mesh.config, PLATFORM_UNIT)] },
+        { provider: providers.get(PLATFORM_UNIT) },
+      );
+    }
   }
 
   const products: Record<string, PublishedProduct> = {};
@@ -161,13 +186,20 @@ export function deployMesh(
     Object.assign(products, streaming.products);
   }
 
-  // Each domain's own infrastructure comes after every stream of this stack (a producer's stores
-  // and relays write to its streams) and before its subscriptions (which it wires).
-  const domainOutputs: Record<string, Record<string, unknown>> = {};
-  const consumers: Record<string, Record<string, unknown>> = {};
+  // Each domain's data key and data at rest come after every stream of this stack (a stream
+  // product's at-rest copy is landed from it); then each domain's own infrastructure (a producer's
+  // stores and relays write to its streams) and its subscriptions, which that infrastructure wires.
+  const tables: Record<string, PublishedTable> = {};
+  const dataKeys = new Map<string, aws.kms.Key>();
+  const lakeSettings = new Map<string, aws.lakeformation.DataLakeSettings>();
   for (const domain of deployed) {
-    const build = infra[domain.name];
-    if (!domain.products.length && !domain.subscriptions.length && !build) continue;
+    const hasData = [
+      domain.products,
+      domain.subscriptions,
+      domain.atRestProducts,
+      domain.atRestSubscriptions,
+    ];
+    if (!hasData.some((list) => list.length) && !infra[domain.name]) continue;
     const provider = providers.get(domain.accountAlias);
     const tags = unitTags(mesh.config, domain.name);
     const dataKey = createMeshKey(
@@ -175,6 +207,57 @@ export function deployMesh(
       { description: `Encrypts ${domain.name}'s own data`, accountId: domain.accountId, grants: [], tags },
       mesh.config.protectStateful ? { provider, protect: true, retainOnDelete: true } : { provider },
     );
+    dataKeys.set(domain.name, dataKey);
+    if (!domain.atRestProducts.length && !domain.atRestSubscriptions.length) continue;
+    // The account's own stack makes its deploy role the Lake Formation admin that writes its grants.
+    const settings = createLakeSettings(
+      `${domain.name}-lake-settings`,
+      [deployRoleArn(mesh.config, domain.accountAlias)],
+      { provider },
+    );
+    lakeSettings.set(domain.name, settings);
+    if (!domain.atRestProducts.length) continue;
+    const data = new DataProductDomain(
+      domain.name,
+      {
+        domain,
+        subscriptions: mesh.atRestSubscriptions.filter((s) => s.product.domain === domain.name),
+        config: mesh.config,
+        dataKeyArn: dataKey.arn,
+        platformAccountId: mesh.config.accounts[PLATFORM_UNIT]!.id,
+        streams: Object.fromEntries(domain.products.map((p) => [p.ref, products[p.ref]!])),
+        tags,
+      },
+      { provider, dependsOn: [settings] },
+    );
+    Object.assign(tables, data.tables);
+  }
+
+  const domainOutputs: Record<string, Record<string, unknown>> = {};
+  const consumers: Record<string, Record<string, unknown>> = {};
+  for (const domain of deployed) {
+    const build = infra[domain.name];
+    const dataKey = dataKeys.get(domain.name);
+    if (!dataKey) continue;
+    const provider = providers.get(domain.accountAlias);
+    const tags = unitTags(mesh.config, domain.name);
+    const access = domain.atRestSubscriptions.length
+      ? new AtRestAccess(
+          domain.name,
+          {
+            domain,
+            region: mesh.config.region,
+            tables: Object.fromEntries(
+              domain.atRestSubscriptions.map((s) => [
+                s.product.ref,
+                tables[s.product.ref] ?? peers.table(s.product.domain, s.product.ref),
+              ]),
+            ),
+            tags,
+          },
+          { provider, dependsOn: [lakeSettings.get(domain.name)!] },
+        )
+      : undefined;
     const alarmTopicArn = alarms.get(domain.name)!.topicArn;
     const built = build?.({
       domain,
@@ -185,6 +268,7 @@ export function deployMesh(
       alarmTopicArn,
       protect: mesh.config.protectStateful,
       products: Object.fromEntries(domain.products.map((p) => [p.name, products[p.ref]!])),
+      atRest: access?.readers ?? {},
     });
     if (built?.outputs) domainOutputs[domain.name] = { ...built.outputs };
     if (!domain.subscriptions.length) continue;
@@ -213,6 +297,7 @@ export function deployMesh(
       pushEndpoints: consumer.pushEndpoints,
     };
   }
+  if (Object.keys(tables).length) outputs.atRest = tables;
   if (Object.keys(domainOutputs).length) outputs.domains = domainOutputs;
   if (Object.keys(consumers).length) outputs.consumers = consumers;
   if (Object.keys(products).length) outputs.products = products;

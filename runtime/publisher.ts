@@ -248,9 +248,10 @@ export class Publisher<P extends string = string> {
     }
     const domain = options.domain.name;
     for (const [name, stream] of Object.entries<StreamAddress>(options.streams)) {
-      const product = options.domain.products.find((p) => p.name === name);
+      const streamed = options.domain.products.filter((p) => p.kind !== "at-rest");
+      const product = streamed.find((p) => p.name === name);
       if (!product) {
-        const known = options.domain.products.map((p) => p.name).join(", ");
+        const known = streamed.map((p) => p.name).join(", ");
         throw new Error(`streams.${name}: domain ${domain} declares no product ${name} (known: ${known})`);
       }
       if (!stream.streamName && !stream.streamArn) {

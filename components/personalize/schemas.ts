@@ -1,3 +1,4 @@
+import { ColumnTypeError, FieldKind, fieldKind } from "../../platform/columns";
 import { type Contract, currentVersion, eventJsonSchema, type JsonSchema } from "../../platform/contract";
 
 /** Avro primitives Amazon Personalize accepts in a dataset schema. */
@@ -52,45 +53,37 @@ export interface ColumnSpec {
   readonly required?: AvroPrimitive;
 }
 
-const INT_MIN = -(2 ** 31);
-const INT_MAX = 2 ** 31 - 1;
-
 interface Derived {
   readonly type: AvroPrimitive;
   /** Values that can be absent even when the field is required (an empty array). */
   readonly canBeEmpty: boolean;
 }
 
-/**
- * Maps one contract field's JSON Schema to the Avro type of its column. Booleans become strings
- * ("True" / "False") and string arrays `|`-joined strings, because Personalize trains on neither
- * booleans nor arrays; date-times become epoch seconds (long).
- */
+/** Avro type of each field kind (`platform/columns.ts`, the one derivation from contracts). */
+const AVRO_TYPES: Readonly<Record<FieldKind, AvroPrimitive>> = {
+  string: "string",
+  // Personalize trains on neither booleans nor arrays: "True" / "False", and `|`-joined strings.
+  boolean: "string",
+  "string-list": "string",
+  int: "int",
+  long: "long",
+  double: "double",
+  // Personalize's timestamps are epoch seconds.
+  timestamp: "long",
+};
+
+/** Maps one contract field to the Avro type of its column, through its {@link FieldKind}. */
 export function avroTypeOf(field: JsonSchema, where: string): Derived {
-  const type = Array.isArray(field.type) ? field.type.filter((t) => t !== "null") : [field.type];
-  if (field.anyOf || type.length !== 1) {
-    throw new AvroSchemaError(`${where}: unions have no Personalize column type`);
+  let kind: FieldKind;
+  try {
+    kind = fieldKind(field, where);
+  } catch (error) {
+    if (error instanceof ColumnTypeError) throw new AvroSchemaError(error.message, { cause: error });
+    throw error;
   }
-  switch (type[0]) {
-    case "string":
-      return { type: field.format === "date-time" ? "long" : "string", canBeEmpty: false };
-    case "boolean":
-      return { type: "string", canBeEmpty: false };
-    case "integer": {
-      const min = typeof field.minimum === "number" ? field.minimum : -Infinity;
-      const max = typeof field.maximum === "number" ? field.maximum : Infinity;
-      return { type: min >= INT_MIN && max <= INT_MAX ? "int" : "long", canBeEmpty: false };
-    }
-    case "number":
-      return { type: "double", canBeEmpty: false };
-    case "array":
-      if (field.items?.type !== "string") {
-        throw new AvroSchemaError(`${where}: only arrays of strings can be stored (joined with |)`);
-      }
-      return { type: "string", canBeEmpty: !(typeof field.minItems === "number" && field.minItems > 0) };
-    default:
-      throw new AvroSchemaError(`${where}: type ${String(type[0])} has no Personalize column type`);
-  }
+  const canBeEmpty =
+    kind === FieldKind.StringList && !(typeof field.minItems === "number" && field.minItems > 0);
+  return { type: AVRO_TYPES[kind], canBeEmpty };
 }
 
 function payloadSchema(source: RowSource): JsonSchema {

@@ -29,5 +29,7 @@ export default defineDomain({
       access: { pattern: "push-without-replay" },
       delivery: { startingPosition: "LATEST", maxRetryAttempts: 1, maxRecordAgeSeconds: 60 },
     },
+    // Ad-hoc and dashboard queries in Athena over the interactions landed at rest.
+    { kind: "at-rest", name: "interactions-history", product: "interactions/interaction-events" },
   ],
 });

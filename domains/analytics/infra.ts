@@ -1,9 +1,10 @@
 import { InteractionsIndex } from "../../components/interactions-index";
+import { QueryWorkgroup } from "../../components/query-workgroup";
 import type { DomainInfra } from "../../components/wiring";
 
 /**
- * Analytics' own infrastructure: the interactions index (Firehose into OpenSearch). The
- * interactions-ingestor writes each interaction to the delivery stream with PutRecordBatch.
+ * Analytics' own infrastructure: the interactions index (Firehose into OpenSearch) and an Athena
+ * workgroup over its products at rest. The interactions-ingestor writes each interaction to the delivery stream with PutRecordBatch.
  */
 export const analyticsInfra: DomainInfra = (context) => {
   const index = new InteractionsIndex(
@@ -18,6 +19,25 @@ export const analyticsInfra: DomainInfra = (context) => {
     },
     { provider: context.provider },
   );
+  // Athena over the products analytics reads at rest, run as their reader roles.
+  const readers = Object.entries(context.atRest);
+  const queries = readers.length
+    ? new QueryWorkgroup(
+        "analytics-queries",
+        {
+          workgroupName: "mesh-analytics",
+          accountId: context.domain.accountId,
+          region: context.config.region,
+          dataKeyArn: context.dataKeyArn,
+          queryRoles: Object.fromEntries(
+            readers.map(([subscription, reader]) => [subscription, reader.roleName]),
+          ),
+          protect: context.protect,
+          tags: context.tags,
+        },
+        { provider: context.provider },
+      )
+    : undefined;
   return {
     handlers: {
       "interactions-ingestor": {
@@ -32,6 +52,10 @@ export const analyticsInfra: DomainInfra = (context) => {
         ],
       },
     },
-    outputs: { deliveryStreamName: index.deliveryStreamName, domainEndpoint: index.domainEndpoint },
+    outputs: {
+      deliveryStreamName: index.deliveryStreamName,
+      domainEndpoint: index.domainEndpoint,
+      ...(queries ? { queryWorkgroup: queries.workgroupName } : {}),
+    },
   };
 };

@@ -18,6 +18,8 @@ export default defineDomain({
       retentionHours: 168,
       capacity: { mode: "provisioned", writeMiBps: 4, writeRecordsPerSecond: 6000 },
       classification: "confidential",
+      // Landed straight from the stream into S3 (Firehose), one partition per event date.
+      atRest: { partitionBy: ["event_date"] },
     },
   ],
   subscriptions: [],

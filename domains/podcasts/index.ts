@@ -16,6 +16,13 @@ export default defineDomain({
       capacity: { mode: "on-demand" },
       classification: "public",
     },
+    {
+      kind: "at-rest",
+      name: "episodes",
+      description: "Podcast episodes' history at rest, filled from the podcast table by the domain's jobs.",
+      contract: episodeEvents,
+      classification: "public",
+    },
   ],
   subscriptions: [],
 });

@@ -33,5 +33,11 @@ export default defineDomain({
       access: { pattern: "enhanced-fan-out" },
       delivery: { batchSize: 500, batchingWindowSeconds: 1, parallelizationFactor: 2 },
     },
+    // History at rest for the training jobs (bulk imports into Personalize). Users' pii columns
+    // (birth year) are not needed, so they are withheld.
+    { kind: "at-rest", name: "users-history", product: "users/users" },
+    { kind: "at-rest", name: "songs-history", product: "songs/songs" },
+    { kind: "at-rest", name: "episodes-history", product: "podcasts/episodes" },
+    { kind: "at-rest", name: "interactions-history", product: "interactions/interaction-events" },
   ],
 });

@@ -16,6 +16,14 @@ export default defineDomain({
       capacity: { mode: "provisioned", writeMiBps: 0.5, writeRecordsPerSecond: 200 },
       classification: "public",
     },
+    {
+      kind: "at-rest",
+      name: "songs",
+      description:
+        "The song catalogue's history at rest, filled from the catalogue table by the domain's jobs.",
+      contract: songEvents,
+      classification: "public",
+    },
   ],
   subscriptions: [],
 });

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PII } from "../../platform/columns";
 import { defineContract } from "../../platform/contract";
 
 const tier = z.enum(["free", "premium", "family"]);
@@ -8,7 +9,8 @@ const v1 = {
   "user.created": z.object({
     userId: z.string().min(1).max(256),
     country,
-    birthYear: z.number().int().min(1900).max(2100).optional(),
+    // Personal data: withheld at rest from subscriptions that do not declare includePii.
+    birthYear: z.number().int().min(1900).max(2100).optional().meta(PII),
     tier,
     createdAt: z.iso.datetime({ offset: true }),
   }),

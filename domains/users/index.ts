@@ -16,6 +16,13 @@ export default defineDomain({
       capacity: { mode: "provisioned", writeMiBps: 0.2, writeRecordsPerSecond: 150 },
       classification: "pii",
     },
+    {
+      kind: "at-rest",
+      name: "users",
+      description: "Users' profile history at rest, filled from the users database by the domain's jobs.",
+      contract: userEvents,
+      classification: "pii",
+    },
   ],
   subscriptions: [],
 });

@@ -26,6 +26,10 @@ export const DEFAULT_WILDCARD_RESOURCE_ACTIONS = [
     reason: "X-Ray PutTelemetryRecords has no resource-level permissions",
   },
   {
+    action: "lakeformation:GetDataAccess",
+    reason: "Lake Formation credential vending has no resource-level permissions; grants decide what is read",
+  },
+  {
     action: "cloudwatch:PutMetricData",
     reason: "PutMetricData has no resource-level permissions (scope it with cloudwatch:namespace)",
   },

@@ -69,6 +69,39 @@ describe("lakeformation-external-grants-lf-tags", () => {
       ],
     );
   });
+  it("passes a consumer account granting its own role a table another account shared with it", async () => {
+    const role = `arn:aws:iam::${ACCOUNTS.analytics}:role/mesh-analytics-history`;
+    const shared = { catalogId: ACCOUNTS.songs, databaseName: "songs", name: "plays", columnNames: ["a"] };
+    assert.deepEqual(
+      await messages(
+        policy,
+        edit(
+          mesh(),
+          "lake-grant-analytics",
+          { principal: role, lfTagPolicy: undefined, tableWithColumns: shared },
+          { account: ACCOUNTS.analytics },
+        ),
+      ),
+      [],
+    );
+  });
+  it("rejects a producer account's named grant to another account on its own table", async () => {
+    const shared = { catalogId: ACCOUNTS.songs, databaseName: "songs", name: "plays", columnNames: ["a"] };
+    assert.deepEqual(
+      await messages(
+        policy,
+        edit(
+          mesh(),
+          "lake-grant-analytics",
+          { lfTagPolicy: undefined, tableWithColumns: shared },
+          { account: ACCOUNTS.songs },
+        ),
+      ),
+      [
+        `Lake Formation grant to external principal ${ACCOUNTS.analytics} must use an LF-tag policy (lfTagPolicy), not tableWithColumns.`,
+      ],
+    );
+  });
   it("passes a grant to a role of the catalog's own account on a named database", async () => {
     const role = `arn:aws:iam::${ACCOUNTS.platform}:role/etl`;
     assert.deepEqual(

@@ -62,12 +62,18 @@ export const lakeformationNoIamAllowedPrincipals = resourceRule({
   },
 });
 
-/** Whether a grant's principal is outside the catalog's account: another account, an org or an OU. */
+/**
+ * Whether a grant's principal is outside the account that writes the grant: another account, an
+ * org or an OU. A consumer account granting its own roles SELECT on a table another account shared
+ * with it names the producer's catalog, but grants nothing across accounts: that is internal.
+ */
 function isExternal(permissions: ResourceView, principal: string): boolean | typeof UNKNOWN {
   if (principal === IAM_ALLOWED_PRINCIPALS) return false;
   if (/^arn:aws[\w-]*:organizations::/.test(principal)) return true;
   const catalog = permissions.props.catalogId;
-  const own = typeof catalog === "string" ? catalog : catalog === UNKNOWN ? UNKNOWN : permissions.account;
+  const own =
+    permissions.account ??
+    (typeof catalog === "string" ? catalog : catalog === UNKNOWN ? UNKNOWN : undefined);
   const account = principalAccount(principal);
   if (account === undefined) return false; // SAML / Identity Center principals live in the catalog's account
   if (own === UNKNOWN || own === undefined) return /^\d{12}$/.test(principal) ? true : UNKNOWN;

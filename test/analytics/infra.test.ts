@@ -82,6 +82,7 @@ async function evaluateAnalytics(stack: "dev" | "prod", protect?: boolean): Prom
         alarmTopicArn: pulumi.output(topicArn(domain.accountId)),
         protect: protect ?? mesh.config.protectStateful,
         products: {},
+        atRest: {},
       });
       outputKeys = Object.keys(wiring.outputs ?? {});
       return { handlers: wiring.handlers, outputs: wiring.outputs };

@@ -20,7 +20,10 @@ function withProduct(
   domainName: string,
   change: (product: StreamProductDeclaration) => StreamProductDeclaration,
 ): DomainDeclaration[] {
-  return withDomain(domainName, (domain) => ({ ...domain, products: domain.products.map(change) }));
+  return withDomain(domainName, (domain) => ({
+    ...domain,
+    products: domain.products.map((product) => (product.kind === "stream" ? change(product) : product)),
+  }));
 }
 
 describe("parseMeshConfig", () => {
@@ -293,8 +296,9 @@ describe("parseMeshConfig", () => {
 
   it("returns every problem at once, each with its path", () => {
     const declarations = fixtureDomains.map((d): DomainDeclaration => {
-      if (d.name === "songs") return { ...d, products: [{ ...d.products[0]!, retentionHours: 1 }] };
-      if (d.name === "podcasts") return { ...d, products: [{ ...d.products[0]!, partitionKey: "nope" }] };
+      const stream = d.products[0] as StreamProductDeclaration;
+      if (d.name === "songs") return { ...d, products: [{ ...stream, retentionHours: 1 }] };
+      if (d.name === "podcasts") return { ...d, products: [{ ...stream, partitionKey: "nope" }] };
       if (d.name === "users") return { ...d, account: "x" };
       if (d.name === "analytics")
         return { ...d, subscriptions: [{ ...d.subscriptions[0]!, product: "a/b" }] };

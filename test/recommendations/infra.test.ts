@@ -69,6 +69,7 @@ async function evaluate(stack: Stage, domainOverride?: (domain: Domain) => Domai
         alarmTopicArn: pulumi.output(TOPIC(stack)),
         protect: mesh.config.protectStateful,
         products: {},
+        atRest: {},
       };
       const infra = recommendationsInfra(context);
       handlers = infra.handlers ?? {};

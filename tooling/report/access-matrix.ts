@@ -41,6 +41,8 @@ export const Party = {
   Producer: "producer",
   Subscriber: "subscriber",
   Auditor: "auditor",
+  /** The producer's own Firehose landing a stream product at rest, as its declaration asks. */
+  Landing: "landing",
   Unknown: "unknown",
 } as const;
 export type Party = (typeof Party)[keyof typeof Party];
@@ -298,6 +300,9 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
       const subscription = mesh.subscriptions.find(
         (s) => s.roleArn === entry.principal.arn && s.product.ref === stream.product,
       );
+      const landing = mesh.atRestProducts.some(
+        (p) => p.ref === stream.product && p.landingRoleArn === entry.principal.arn,
+      );
       const own = streamMappings.filter((m) => m.roleArn === entry.principal.arn).map((m) => m.mapping);
       for (const access of classify(actions)) {
         const reads = access === AccessClass.Read || access === AccessClass.EnhancedFanOut;
@@ -311,8 +316,8 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
           access,
           actions,
           grantedBy: [...entry.grantedBy],
-          party: partyOf(access, entry.principal, stream, subscription, mesh),
-          subscription: subscription?.ref ?? null,
+          party: landing ? Party.Landing : partyOf(access, entry.principal, stream, subscription, mesh),
+          subscription: subscription?.ref ?? (landing ? `${stream.product} (at rest)` : null),
           pattern: reads ? (subscription?.access.pattern ?? inferPattern(own, stream.streamArn)) : null,
           filters: reads ? own.flatMap(filtersOf) : [],
           functions: reads ? own.map((m) => String(m.inputs.functionName)) : [],

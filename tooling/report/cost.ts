@@ -333,7 +333,8 @@ export function streamCosts(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
 function declaredCapacity(mesh: Mesh, ref: string): Capacity | undefined {
   const [domainName, productName] = ref.split("/");
   const domain = mesh.domains.find((d) => d.name === domainName);
-  return domain?.declaration.products.find((p) => p.name === productName)?.capacity;
+  const product = domain?.declaration.products.find((p) => p.name === productName);
+  return product?.kind === "stream" ? product.capacity : undefined;
 }
 
 function plannedModeOf(resource: PlannedResource): "provisioned" | "on-demand" {
