@@ -4,10 +4,12 @@ import { currentVersion } from "./contract";
 import {
   type AtRestProductDeclaration,
   type AtRestSubscriptionDeclaration,
+  Classification,
   type DomainDeclaration,
   EVENT_DATE,
 } from "./declarations";
 import type { Product } from "./mesh";
+import { TagKeys } from "./tags";
 
 /** The at-rest plane of the mesh model: declarations checked and resolved into tables and grants. */
 
@@ -205,5 +207,60 @@ export function resolveAtRestSubscription(
     columns,
     allColumns: columns.length === product.columns.length,
     includePii,
+  };
+}
+
+/**
+ * The LF-tags a product's database, table and columns carry (the same vocabulary as the streams'
+ * ABAC tags). A pii product's table is tagged pii and its other columns confidential, so that an
+ * expression without pii reaches exactly them; partition columns are paths, never pii.
+ */
+export function lakeTags(product: AtRestProduct): {
+  readonly databaseTags: Readonly<Record<string, string>>;
+  readonly tags: Readonly<Record<string, string>>;
+  readonly columns: readonly { readonly name: string; readonly tags: Readonly<Record<string, string>> }[];
+} {
+  const pii = product.classification === Classification.Pii;
+  const columnTags = (column: Column): Record<string, string> =>
+    pii && !column.pii ? { [TagKeys.Classification]: Classification.Confidential } : {};
+  return {
+    databaseTags: { [TagKeys.Domain]: product.domain },
+    tags: {
+      [TagKeys.Domain]: product.domain,
+      [TagKeys.Product]: product.ref,
+      [TagKeys.Classification]: product.classification,
+    },
+    columns: [...product.columns, ...product.partitionKeys].map((column) => ({
+      name: column.name,
+      tags: columnTags(column),
+    })),
+  };
+}
+
+/**
+ * The declared tables and at-rest subscriptions in the form the policy pack's
+ * `lakeFormationAccess` setting takes: what `lakeformation-grants-declared` checks each grant
+ * against. Partition columns are readable by every subscriber (they are paths, not data).
+ */
+export function lakeFormationAccess(
+  products: readonly AtRestProduct[],
+  subscriptions: readonly AtRestSubscription[],
+  catalogAccountId: string,
+) {
+  return {
+    catalogAccountId,
+    tables: products.map((product) => ({
+      product: product.ref,
+      accountId: product.accountId,
+      database: product.database,
+      table: product.table,
+      ...lakeTags(product),
+    })),
+    subscriptions: subscriptions.map((subscription) => ({
+      ref: subscription.ref,
+      accountId: subscription.accountId,
+      product: subscription.product.ref,
+      columns: [...subscription.columns, ...subscription.product.partitionKeys.map((column) => column.name)],
+    })),
   };
 }

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { lakeFormationAccess } from "../platform/at-rest";
 import { PLATFORM_UNIT } from "../platform/config";
 import type { Mesh } from "../platform/mesh";
 import { unitDependencies } from "../platform/units";
@@ -18,6 +19,8 @@ export interface SavedPlan {
   /** The stack's outputs: what other stacks read through stack references. */
   readonly outputs: Readonly<Record<string, unknown>>;
   readonly resources: readonly PlannedResource[];
+  /** The declared tables and subscriptions at rest: the policy pack's `lakeFormationAccess`. */
+  readonly lakeFormationAccess: ReturnType<typeof lakeFormationAccess>;
 }
 
 /** A problem a user can fix (a missing or unreadable saved plan): printed as one line, no trace. */
@@ -119,5 +122,10 @@ export function savedPlan(mesh: Mesh, evaluation: Evaluation): SavedPlan {
     accounts: Object.fromEntries(Object.entries(mesh.config.accounts).map(([alias, a]) => [alias, a.id])),
     outputs: evaluation.outputs,
     resources: evaluation.resources,
+    lakeFormationAccess: lakeFormationAccess(
+      mesh.atRestProducts,
+      mesh.atRestSubscriptions,
+      mesh.config.accounts[PLATFORM_UNIT]!.id,
+    ),
   };
 }

@@ -3,6 +3,7 @@ import { domains } from "../../domains";
 import { AccessPattern } from "../../platform/declarations";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { evaluatePlan } from "../../policy/evaluate";
+import { savedPlan } from "../../tooling/saved-plans";
 import type { PlannedResource } from "../../tooling/evaluate";
 import { accessMatrix } from "../../tooling/report/access-matrix";
 import { evaluateShipped, meshConfig, policyOf, withFinders, type StackUnderTest } from "../helpers/stacks";
@@ -150,10 +151,8 @@ describe("the shipped mesh, by properties", function () {
       });
 
       it("passes the policy pack and grants nobody a read without a subscription", async () => {
-        const accounts = Object.fromEntries(
-          Object.entries(mesh.config.accounts).map(([alias, account]) => [alias, account.id]),
-        );
-        const plan = { stack: stackName, accounts, resources: stack.resources };
+        // The plan as `npm run plan` saves it: with the declared tables and subscriptions at rest.
+        const plan = savedPlan(mesh, stack);
         const policies = await evaluatePlan(plan);
         assert.deepEqual(policies.violations, []);
         assert.deepEqual(accessMatrix(plan, mesh).violations, []);
