@@ -42,7 +42,7 @@ export function readStackConfig(): Record<string, unknown> {
 
 /** Stack outputs another unit's stack reads with `requireOutput`. */
 export interface UnitOutputs {
-  platform?: { auditorRoleArn: pulumi.Output<string> };
+  platform?: { auditorRoleArn: pulumi.Output<string>; tagGuardScp: pulumi.Output<string> };
   products?: Record<string, PublishedProduct>;
   consumers?: Record<string, Record<string, unknown>>;
   /** Outputs of each domain's own infrastructure (stores, Personalize, APIs), by domain. */
@@ -118,7 +118,7 @@ export function deployMesh(
       { provider: providers.get(PLATFORM_UNIT) },
     );
     auditorRoleArn = governance.auditorRoleArn;
-    outputs.platform = { auditorRoleArn };
+    outputs.platform = { auditorRoleArn, tagGuardScp: governance.tagGuardScp };
   }
 
   const products: Record<string, PublishedProduct> = {};

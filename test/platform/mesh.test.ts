@@ -73,6 +73,7 @@ describe("parseMeshConfig", () => {
       maxRecordAgeSeconds: 21600,
       parallelizationFactor: 1,
       bisectOnError: true,
+      timeoutSeconds: 60,
     });
   });
 
@@ -278,8 +279,10 @@ describe("parseMeshConfig", () => {
   it("requires a stack reference pattern for a stack that deploys some units, and known unit names", () => {
     const config = { ...fixtureConfig(), units: ["songs", "music"] };
     delete (config as Record<string, unknown>).stackReferencePattern;
+    // A broken config hides none of the other problems.
     assert.deepEqual(problemsOf(parseMeshConfig(config, fixtureDomains)), [
       "config.stackReferencePattern: is required when units is not [all]: other units' outputs are read from their stacks",
+      "config.units[1]: unknown unit music (known: platform, users, songs, podcasts, interactions, recommendations, analytics)",
     ]);
     assert.deepEqual(
       problemsOf(parseMeshConfig({ ...fixtureConfig(), units: ["songs", "music"] }, fixtureDomains)),
