@@ -10,7 +10,7 @@ import {
   STREAM_READ_ACTIONS,
   type Statement,
 } from "../platform/iam";
-import type { Domain, Subscription } from "../platform/mesh";
+import { Names, type Domain, type Subscription } from "../platform/mesh";
 import { iteratorAgeThresholdMs } from "../platform/sizing";
 import { TagKeys, unitTags } from "../platform/tags";
 import { sid } from "./kms";
@@ -95,7 +95,7 @@ export class ConsumerDomain extends pulumi.ComponentResource {
     const idempotency = new aws.dynamodb.Table(
       `${name}-idempotency`,
       {
-        name: `mesh-${domain.name}-idempotency`,
+        name: Names.idempotencyTable(domain.name),
         billingMode: "PAY_PER_REQUEST",
         hashKey: "id",
         attributes: [{ name: "id", type: "S" }],
@@ -124,7 +124,7 @@ export class ConsumerDomain extends pulumi.ComponentResource {
           ? new PushChannel(
               `${name}-${subscription.name}-push`,
               {
-                namePrefix: `mesh-${domain.name}-${subscription.name}`,
+                namePrefix: subscription.roleName,
                 accountId: domain.accountId,
                 region: config.region,
                 tokenSha256: requirePushToken(config, subscription),
@@ -151,6 +151,7 @@ export class ConsumerDomain extends pulumi.ComponentResource {
           description: `${subscription.ref}: ${subscription.access.pattern} consumer of ${subscription.product.ref}`,
           accountId: domain.accountId,
           region: config.region,
+          timeoutSeconds: subscription.delivery.timeoutSeconds,
           environment: {
             IDEMPOTENCY_TABLE: idempotency.name,
             // Records stay deduplicated at least as long as the mapping may still deliver them.
@@ -264,6 +265,8 @@ function readStatements(
             Effect: "Allow" as const,
             Action: [...EFO_CONSUMER_ACTIONS],
             Resource: published.efoConsumerArns.apply((arns) => efoConsumerArn(arns, subscription)),
+            // The registered consumer carries its stream's product tag: re-tagged, it stops serving.
+            Condition: onlyThisProduct,
           },
         ]
       : []),

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { accountRoot, policyDocument, STREAM_AUDIT_ACTIONS } from "../platform/iam";
+import { deployRoleArn, PLATFORM_UNIT } from "../platform/config";
+import { policyDocument, STREAM_AUDIT_ACTIONS, tagGuardPolicy, unitRoleTrust } from "../platform/iam";
 import type { Mesh } from "../platform/mesh";
 import { unitTags } from "../platform/tags";
 
@@ -16,6 +17,11 @@ export interface MeshGovernanceArgs {
  */
 export class MeshGovernance extends pulumi.ComponentResource {
   public readonly auditorRoleArn: pulumi.Output<string>;
+  /**
+   * The service control policy that keeps `mesh:*` tags (ABAC) in the platform's hands, for the
+   * organization's management account to attach to the mesh's accounts (docs/security-model.md).
+   */
+  public readonly tagGuardScp: pulumi.Output<string>;
 
   constructor(name: string, args: MeshGovernanceArgs, opts: pulumi.ComponentResourceOptions) {
     if (!opts.provider)
@@ -28,13 +34,7 @@ export class MeshGovernance extends pulumi.ComponentResource {
       {
         name: "mesh-auditor",
         description: "Reads the configuration (never the records) of every stream in the mesh",
-        assumeRolePolicy: policyDocument([
-          {
-            Effect: "Allow",
-            Principal: { AWS: accountRoot(config.accounts.platform!.id) },
-            Action: "sts:AssumeRole",
-          },
-        ]),
+        assumeRolePolicy: unitRoleTrust(config.accounts.platform!.id, PLATFORM_UNIT),
         tags,
       },
       { parent: this },
@@ -55,6 +55,9 @@ export class MeshGovernance extends pulumi.ComponentResource {
       { parent: this },
     );
     this.auditorRoleArn = auditor.arn;
-    this.registerOutputs({ auditorRoleArn: this.auditorRoleArn });
+    this.tagGuardScp = tagGuardPolicy(
+      Object.keys(config.accounts).map((alias) => deployRoleArn(config, alias)),
+    );
+    this.registerOutputs({ auditorRoleArn: this.auditorRoleArn, tagGuardScp: this.tagGuardScp });
   }
 }

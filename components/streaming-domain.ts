@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { StackConfig } from "../platform/config";
+import { deployRoleArn, type StackConfig } from "../platform/config";
 import { contractJsonSchema, currentVersion } from "../platform/contract";
 import { AccessPattern } from "../platform/declarations";
 import {
@@ -10,14 +10,17 @@ import {
   EFO_STREAM_ACTIONS,
   policyDocument,
   STREAM_AUDIT_ACTIONS,
+  STREAM_RECORD_READ_ACTIONS,
+  STREAM_RECORD_WRITE_ACTIONS,
+  unitRoleTrust,
   STREAM_READ_ACTIONS,
   STREAM_WRITE_ACTIONS,
   type Statement,
 } from "../platform/iam";
-import type { Domain, Product, Subscription } from "../platform/mesh";
+import { Names, type Domain, type Product, type Subscription } from "../platform/mesh";
 import { iteratorAgeThresholdMs, requiredShards } from "../platform/sizing";
 import { TagKeys, unitTags } from "../platform/tags";
-import { createMeshKey, sid } from "./kms";
+import { BREAK_GLASS_ROLE_NAME, createMeshKey, sid } from "./kms";
 
 export const STREAMING_DOMAIN_TYPE = "mesh:streaming:StreamingDomain";
 
@@ -79,15 +82,10 @@ export class StreamingDomain extends pulumi.ComponentResource {
     const producerRole = new aws.iam.Role(
       `${name}-producer`,
       {
-        name: `mesh-${domain.name}-producer`,
+        name: domain.producerRoleName,
         description: `Publishes ${domain.name}'s data products; assumable by the domain's own services`,
-        assumeRolePolicy: policyDocument([
-          {
-            Effect: "Allow",
-            Principal: { AWS: accountRoot(domain.accountId) },
-            Action: "sts:AssumeRole",
-          },
-        ]),
+        // Only the domain's own services (roles tagged mesh:domain=<domain>) may publish.
+        assumeRolePolicy: unitRoleTrust(domain.accountId, domain.name),
         maxSessionDuration: 3600,
         tags,
       },
@@ -97,7 +95,7 @@ export class StreamingDomain extends pulumi.ComponentResource {
     const registry = new aws.glue.Registry(
       `${name}-schemas`,
       {
-        registryName: `mesh-${domain.name}`,
+        registryName: Names.schemaRegistry(domain.name),
         description: `Contracts of ${domain.name}'s data products`,
         tags,
       },
@@ -182,12 +180,14 @@ interface ProductArgs {
 /** @internal */
 function createProduct(name: string, args: ProductArgs) {
   const { product, subscriptions, config, parent } = args;
+  // The mesh's own tags last: a declared tag can never replace one that ABAC or governance reads.
   const tags = {
-    ...args.tags,
     ...product.tags,
+    ...args.tags,
     [TagKeys.Product]: product.ref,
     [TagKeys.Classification]: product.classification,
   };
+  const deployer = deployRoleArn(config, product.accountAlias);
   const viaKinesis = {
     "kms:ViaService": `kinesis.${config.region}.amazonaws.com`,
     "kms:EncryptionContext:aws:kinesis:arn": product.streamArn,
@@ -198,7 +198,19 @@ function createProduct(name: string, args: ProductArgs) {
     {
       description: `Encrypts the ${product.ref} stream`,
       accountId: product.accountId,
+      // Administered by the deploy role (and the documented break-glass role), used by nobody else
+      // in the account: IAM policies of the account cannot grant its use.
+      administrators: [deployer, `arn:aws:iam::${product.accountId}:role/${BREAK_GLASS_ROLE_NAME}`],
       grants: [
+        {
+          // Creating or re-encrypting the stream with this key; no Decrypt, so never the records.
+          Sid: "DeployerEncryptsStream",
+          Effect: "Allow",
+          Principal: { AWS: accountRoot(product.accountId) },
+          Action: "kms:GenerateDataKey",
+          Resource: "*",
+          Condition: { ArnEquals: { "aws:PrincipalArn": deployer }, StringEquals: viaKinesis },
+        },
         {
           Sid: "ProducerEncrypts",
           Effect: "Allow",
@@ -228,7 +240,7 @@ function createProduct(name: string, args: ProductArgs) {
   );
   new aws.kms.Alias(
     `${name}-key-alias`,
-    { name: `alias/mesh/${product.domain}/${product.name}`, targetKeyId: key.keyId },
+    { name: Names.keyAlias(product.domain, product.name), targetKeyId: key.keyId },
     { parent },
   );
 
@@ -278,6 +290,19 @@ function createProduct(name: string, args: ProductArgs) {
           Action: [...STREAM_AUDIT_ACTIONS],
           Resource: stream.arn,
         },
+        // Inside the producer's account too, whatever IAM policies say: records are read only by
+        // declared consumers and written only by the producer role.
+        onlyPrincipals(
+          "OnlyDeclaredConsumersRead",
+          [...STREAM_RECORD_READ_ACTIONS],
+          stream.arn,
+          subscriptions
+            .filter((s) => s.access.pattern !== AccessPattern.EnhancedFanOut)
+            .map((s) => s.roleArn),
+        ),
+        onlyPrincipals("OnlyTheProducerWrites", [...STREAM_RECORD_WRITE_ACTIONS], stream.arn, [
+          args.producerRoleArn,
+        ]),
       ]),
     },
     { parent },
@@ -307,6 +332,9 @@ function createProduct(name: string, args: ProductArgs) {
               Action: [...EFO_CONSUMER_ACTIONS],
               Resource: consumer.arn,
             },
+            onlyPrincipals("OnlyItsSubscriberReads", ["kinesis:SubscribeToShard"], consumer.arn, [
+              subscription.roleArn,
+            ]),
           ]),
         },
         { parent, dependsOn: [consumer] },
@@ -366,4 +394,24 @@ function createProduct(name: string, args: ProductArgs) {
   });
 
   return { product, key, stream, consumers };
+}
+
+/**
+ * Denies `actions` on `resource` to every principal but `allowed` (none: to everyone). A Deny in
+ * the resource policy overrides any IAM policy of any account, the producer's included.
+ */
+function onlyPrincipals(
+  sidName: string,
+  actions: readonly string[],
+  resource: pulumi.Input<string>,
+  allowed: readonly pulumi.Input<string>[],
+): Statement {
+  return {
+    Sid: sidName,
+    Effect: "Deny",
+    Principal: { AWS: "*" },
+    Action: actions,
+    Resource: resource,
+    ...(allowed.length && { Condition: { ArnNotEquals: { "aws:PrincipalArn": pulumi.all([...allowed]) } } }),
+  };
 }

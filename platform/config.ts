@@ -1,3 +1,4 @@
+import { Region } from "@pulumi/aws/types/enums";
 import { z } from "zod";
 
 /** The namespace of every key this program reads (`mesh:<key>`), also the Pulumi project name. */
@@ -26,6 +27,14 @@ export function stackReferenceName(
     .replaceAll("{unit}", values.unit ?? "{unit}");
 }
 
+/**
+ * Regions of the `aws` partition, from the AWS provider's own list: every ARN the mesh derives is
+ * `arn:aws:...`, so China, GovCloud, ISO and European Sovereign Cloud regions are refused too.
+ */
+export const MESH_REGIONS: readonly string[] = Object.values(Region).filter(
+  (region) => !/^(cn-|us-gov-|eusc-)|iso/.test(region),
+);
+
 export const accountIdSchema = z.string().regex(/^\d{12}$/, "must be a 12-digit AWS account id");
 
 const accountSchema = z.strictObject({
@@ -46,10 +55,28 @@ export const stackConfigSchema = z
   .strictObject({
     environment: z.enum(["dev", "prod"]),
     organizationId: z.string().regex(/^o-[a-z0-9]{10,32}$/, "must be an AWS Organizations id (o-...)"),
-    region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1"),
+    region: z.string().refine((region) => MESH_REGIONS.includes(region), {
+      error: (issue) =>
+        `unknown region ${String(issue.input)}: must be a region of the aws partition (${MESH_REGIONS.join(", ")})`,
+    }),
     accounts: z
       .record(z.string().regex(/^[a-z][a-z0-9-]*$/, "account alias must be lower-case words"), accountSchema)
-      .refine((accounts) => PLATFORM_UNIT in accounts, `must include the ${PLATFORM_UNIT} account`),
+      .refine((accounts) => PLATFORM_UNIT in accounts, `must include the ${PLATFORM_UNIT} account`)
+      .superRefine((accounts, ctx) => {
+        const aliasesById = new Map<string, string[]>();
+        for (const [alias, account] of Object.entries(accounts)) {
+          aliasesById.set(account.id, [...(aliasesById.get(account.id) ?? []), alias]);
+        }
+        for (const [id, aliases] of aliasesById) {
+          for (const alias of aliases.slice(1)) {
+            ctx.addIssue({
+              code: "custom",
+              path: [alias, "id"],
+              message: `account id ${id} is already the id of ${aliases[0]}: each alias must be its own account`,
+            });
+          }
+        }
+      }),
     deployRoleName: z
       .string()
       .regex(/^[\w+=,.@-]{1,64}$/)

@@ -143,6 +143,11 @@ export interface DeliveryOptions {
   readonly parallelizationFactor?: number;
   /** @default true */
   readonly bisectOnError?: boolean;
+  /**
+   * Timeout of the consuming function. Every invocation the mapping may make for one batch must fit
+   * in `maxRecordAgeSeconds`, or the records expire before their retries run. @default 60
+   */
+  readonly timeoutSeconds?: number;
 }
 
 export interface SubscriptionDeclaration {

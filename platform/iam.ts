@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { TagKeys } from "./tags";
 
 /** An IAM policy statement, built as an object and serialised once by {@link policyDocument}. */
 export interface Statement {
@@ -42,6 +43,10 @@ export const STREAM_WRITE_ACTIONS = [
   "kinesis:DescribeStreamSummary",
   "kinesis:ListShards",
 ] as const;
+/** Actions that return a stream's records: what only declared consumers may do. */
+export const STREAM_RECORD_READ_ACTIONS = ["kinesis:GetRecords", "kinesis:GetShardIterator"] as const;
+/** Actions that write records: what only the producer role may do. */
+export const STREAM_RECORD_WRITE_ACTIONS = ["kinesis:PutRecord", "kinesis:PutRecords"] as const;
 /** Metadata only: lets the platform's auditor see that a stream exists and how it is configured. */
 export const STREAM_AUDIT_ACTIONS = ["kinesis:DescribeStreamSummary"] as const;
 
@@ -65,6 +70,57 @@ export function crossAccountRole(
       StringEquals: { "aws:PrincipalOrgID": organizationId },
     },
   };
+}
+
+/**
+ * Trust of a role that the services of one unit assume: principals of the same account, and only
+ * those tagged `mesh:domain` = the unit. Only the platform may set `mesh:*` tags
+ * ({@link tagGuardPolicy}), so a role of another team in the account cannot assume it.
+ */
+export function unitRoleTrust(accountId: string, unit: string): pulumi.Output<string> {
+  return policyDocument([
+    {
+      Effect: "Allow",
+      Principal: { AWS: accountRoot(accountId) },
+      Action: "sts:AssumeRole",
+      Condition: {
+        StringEquals: { "aws:PrincipalAccount": accountId, [`aws:PrincipalTag/${TagKeys.Domain}`]: unit },
+      },
+    },
+  ]);
+}
+
+/** Actions that add or remove tags on what the mesh tags for ABAC: streams, consumers, keys, roles. */
+export const TAG_MUTATION_ACTIONS = [
+  "kinesis:AddTagsToStream",
+  "kinesis:RemoveTagsFromStream",
+  "kinesis:TagResource",
+  "kinesis:UntagResource",
+  "kms:TagResource",
+  "kms:UntagResource",
+  "iam:TagRole",
+  "iam:UntagRole",
+] as const;
+
+/**
+ * A service control policy for the organization: nobody but the accounts' deploy roles (the
+ * platform's pipeline) adds, changes or removes a `mesh:*` tag, which grants or revokes access
+ * (ABAC) and decides who may assume producer roles. An SCP is attached in the organization's
+ * management account, which the mesh does not deploy to, so the platform stack exports it.
+ */
+export function tagGuardPolicy(deployRoleArns: readonly string[]): pulumi.Output<string> {
+  return policyDocument([
+    {
+      Sid: "OnlyThePlatformChangesMeshTags",
+      Effect: "Deny",
+      Action: [...TAG_MUTATION_ACTIONS],
+      Resource: "*",
+      Condition: {
+        "ForAnyValue:StringLike": { "aws:TagKeys": "mesh:*" },
+        ArnNotLike: { "aws:PrincipalArn": [...deployRoleArns] },
+      },
+    },
+  ]);
 }
 
 /** Trust policy letting an AWS service assume a role, bounded to this account. */

@@ -8,6 +8,7 @@ import {
   resolveAtRestSubscription,
 } from "./at-rest";
 import { type StackConfig, stackConfigSchema, ALL_UNITS, PLATFORM_UNIT } from "./config";
+import { accountShardQuota, OnDemandLimits, requiredShards } from "./sizing";
 import {
   breakingChanges,
   contractFields,
@@ -22,6 +23,7 @@ import {
   type Access,
   type Capacity,
   type Classification,
+  type DeliveryOptions,
   type DomainDeclaration,
   type FilterRule,
   type StartingPosition,
@@ -35,9 +37,44 @@ export const Limits = {
   maxRetryAttempts: { min: 0, max: 10000 },
   maxRecordAgeSeconds: { min: 60, max: 604800 },
   parallelizationFactor: { min: 1, max: 10 },
+  timeoutSeconds: { min: 1, max: 900 },
   filtersPerMapping: 5,
   efoConsumersPerStream: 20,
-  iamRoleName: 64,
+  /** Tags per resource, and the lengths of a tag key and value. */
+  tagsPerResource: 50,
+  tagKey: 128,
+  tagValue: 256,
+} as const;
+
+/** Longest physical name AWS accepts, per resource the mesh names from a declaration (docs/aws-facts.md). */
+export const NameLimits = {
+  "Kinesis stream": 128,
+  "Kinesis stream consumer": 128,
+  "IAM role": 64,
+  "Lambda function": 64,
+  "KMS alias": 256,
+  "Glue schema": 255,
+  "Glue registry": 255,
+  "DynamoDB table": 255,
+} as const;
+type NamedResource = keyof typeof NameLimits;
+
+/** Tag keys a declaration may not set: the mesh's own (ABAC, cost, governance) and AWS's. */
+const RESERVED_TAG_PREFIXES = ["mesh:", "aws:"] as const;
+
+/** Function names the push channel derives from a push subscription's prefix (components/push-channel.ts). */
+export const PUSH_FUNCTION_SUFFIXES = ["authorizer", "connect", "disconnect"] as const;
+
+/** Physical names the platform derives from declarations: one place, used by the components. */
+export const Names = {
+  stream: (domain: string, product: string) => `${domain}.${product}`,
+  keyAlias: (domain: string, product: string) => `alias/mesh/${domain}/${product}`,
+  producerRole: (domain: string) => `mesh-${domain}-producer`,
+  schemaRegistry: (domain: string) => `mesh-${domain}`,
+  idempotencyTable: (domain: string) => `mesh-${domain}-idempotency`,
+  /** Execution role and function of a subscription. */
+  subscriber: (domain: string, subscription: string) => `mesh-${domain}-${subscription}`,
+  efoConsumer: (domain: string, subscription: string) => `${domain}.${subscription}`,
 } as const;
 
 /** Event source mapping defaults: bounded retries and age, bisect, and replay from the oldest record. */
@@ -49,6 +86,7 @@ export const DeliveryDefaults = {
   maxRecordAgeSeconds: 21600,
   parallelizationFactor: 1,
   bisectOnError: true,
+  timeoutSeconds: 60,
 };
 
 const name = z.string().regex(/^[a-z][a-z0-9]*(-[a-z0-9]+)*$/, "must be lower-case words joined by hyphens");
@@ -115,6 +153,7 @@ const deliverySchema = z
     maxRecordAgeSeconds: range(Limits.maxRecordAgeSeconds).optional(),
     parallelizationFactor: range(Limits.parallelizationFactor).optional(),
     bisectOnError: z.boolean().optional(),
+    timeoutSeconds: range(Limits.timeoutSeconds).optional(),
   })
   .superRefine((delivery, ctx) => {
     const atTimestamp = delivery.startingPosition === "AT_TIMESTAMP";
@@ -204,6 +243,8 @@ export interface Delivery {
   readonly maxRecordAgeSeconds: number;
   readonly parallelizationFactor: number;
   readonly bisectOnError: boolean;
+  /** The consuming function's timeout. */
+  readonly timeoutSeconds: number;
 }
 
 export interface Subscription {
@@ -228,6 +269,8 @@ export interface Subscription {
 export interface Domain {
   readonly declaration: DomainDeclaration;
   readonly name: string;
+  /** Role the domain's services assume to publish its products. */
+  readonly producerRoleName: string;
   readonly accountAlias: string;
   readonly accountId: string;
   /** Stream products. */
@@ -276,12 +319,14 @@ function zodProblems(prefix: string, error: z.ZodError): string[] {
 /**
  * Validates the stack config (`mesh:*` keys) and every domain declaration, and resolves them into
  * the mesh this stack deploys. Pure: no Pulumi runtime, no I/O. Returns every problem at once,
- * each prefixed with its path (`domains.songs.products[0].retentionHours: ...`).
+ * each prefixed with its path (`domains.songs.products[0].retentionHours: ...`): a broken config
+ * does not hide the declarations' problems, nor a broken product the problems of its subscribers.
  */
 export function parseMeshConfig(rawConfig: unknown, declarations: readonly unknown[]): ParseResult {
   const problems: string[] = [];
-  const config = stackConfigSchema.safeParse(rawConfig);
-  if (!config.success) problems.push(...zodProblems("config", config.error));
+  const parsedConfig = stackConfigSchema.safeParse(rawConfig);
+  if (!parsedConfig.success) problems.push(...zodProblems("config", parsedConfig.error));
+  const config = parsedConfig.success ? parsedConfig.data : lenientConfig(rawConfig);
 
   const parsed: DomainDeclaration[] = [];
   /** Products declared by a domain whose declaration is broken: not reported again as missing. */
@@ -292,19 +337,10 @@ export function parseMeshConfig(rawConfig: unknown, declarations: readonly unkno
   declarations.forEach((raw, index) => {
     const label = domainLabel(raw, index);
     const result = domainSchema.safeParse(raw);
-    if (!result.success) {
-      problems.push(...zodProblems(label, result.error));
-      unresolved.add(label.replace(/^domains\./, ""));
-      return;
-    }
-    if (seenDomains.has(result.data.name)) {
-      problems.push(`${label}.name: duplicate domain name ${result.data.name}`);
-      return;
-    }
-    seenDomains.add(result.data.name);
     const declaration = raw as DomainDeclaration;
     const atRest = (item: unknown) => (item as { kind?: unknown } | null)?.kind === "at-rest";
-    const check = (items: readonly unknown[], schemas: [z.ZodType, z.ZodType], kind: string) =>
+    const check = (items: unknown, schemas: [z.ZodType, z.ZodType], kind: string) => {
+      if (!Array.isArray(items)) return;
       items.forEach((item, itemIndex) => {
         const checked = schemas[atRest(item) ? 1 : 0].safeParse(item);
         if (checked.success) return;
@@ -312,14 +348,55 @@ export function parseMeshConfig(rawConfig: unknown, declarations: readonly unkno
         invalid.add(`${label}.${kind}[${itemIndex}]`);
         if (kind === "products") unresolved.add(`${declaration.name}/${(item as { name?: string }).name}`);
       });
-    check(declaration.products, [productSchema, atRestProductSchema], "products");
-    check(declaration.subscriptions, [subscriptionSchema, atRestSubscriptionSchema], "subscriptions");
+    };
+    // Products and subscriptions are checked even when the domain itself is broken.
+    check(declaration?.products, [productSchema, atRestProductSchema], "products");
+    check(declaration?.subscriptions, [subscriptionSchema, atRestSubscriptionSchema], "subscriptions");
+    if (!result.success) {
+      problems.push(...zodProblems(label, result.error));
+      unresolved.add(label.replace(/^domains(\.|\[)/, "").replace(/\]$/, ""));
+      return;
+    }
+    if (seenDomains.has(result.data.name)) {
+      problems.push(`${label}.name: duplicate domain name ${result.data.name}`);
+      return;
+    }
+    if (RESERVED_UNITS.includes(result.data.name)) {
+      problems.push(
+        `${label}.name: ${result.data.name} is reserved for a unit of mesh:units (${RESERVED_UNITS.join(", ")}); choose another domain name`,
+      );
+    }
+    seenDomains.add(result.data.name);
     parsed.push(declaration);
   });
-  if (!config.success) return { ok: false, problems };
 
-  const mesh = resolve(config.data, parsed, { unresolved, invalid }, problems);
+  const mesh = resolve(config, parsedConfig.success, parsed, { unresolved, invalid }, problems);
   return problems.length ? { ok: false, problems } : { ok: true, mesh };
+}
+
+const RESERVED_UNITS: readonly string[] = [PLATFORM_UNIT, ALL_UNITS];
+
+/**
+ * The parts of a stack config that are valid on their own, with defaults for the rest: enough to
+ * check the declarations against while the config's own problems are reported.
+ */
+function lenientConfig(rawConfig: unknown): StackConfig {
+  const raw = (typeof rawConfig === "object" && rawConfig !== null ? rawConfig : {}) as Record<
+    string,
+    unknown
+  >;
+  const fallback: Record<string, unknown> = {
+    environment: "dev",
+    organizationId: "o-0000000000",
+    region: "us-east-1",
+    accounts: {},
+  };
+  for (const [key, schema] of Object.entries(stackConfigSchema.shape)) {
+    const value = (schema as z.ZodType).safeParse(raw[key]);
+    if (value.success && value.data !== undefined) fallback[key] = value.data;
+  }
+  if (!Array.isArray(fallback.units)) fallback.units = [ALL_UNITS];
+  return fallback as StackConfig;
 }
 
 /** {@link parseMeshConfig} that throws {@link MeshConfigError} listing every problem. */
@@ -336,8 +413,43 @@ function domainLabel(raw: unknown, index: number): string {
     : `domains[${index}]`;
 }
 
+/** A problem for each derived name longer than AWS accepts for its resource. */
+function nameProblems(path: string, names: readonly (readonly [NamedResource, string])[]): string[] {
+  return names
+    .filter(([resource, value]) => value.length > NameLimits[resource])
+    .map(
+      ([resource, value]) =>
+        `${path}: ${resource} name ${value} is ${value.length} characters, more than the ${NameLimits[resource]} AWS accepts; shorten the names it is derived from`,
+    );
+}
+
+function tagProblems(path: string, tags: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  for (const [key, value] of Object.entries(tags)) {
+    const reserved = RESERVED_TAG_PREFIXES.find((prefix) => key.toLowerCase().startsWith(prefix));
+    if (reserved) {
+      problems.push(
+        `${path}.${key}: tag keys starting with ${reserved} are set by the mesh and AWS, not declared`,
+      );
+    }
+    if (key.length === 0 || key.length > Limits.tagKey) {
+      problems.push(`${path}.${key}: tag keys are 1 to ${Limits.tagKey} characters`);
+    }
+    if (value.length > Limits.tagValue) {
+      problems.push(`${path}.${key}: tag values are at most ${Limits.tagValue} characters`);
+    }
+  }
+  // The mesh sets five tags of its own on a stream.
+  const room = Limits.tagsPerResource - 5;
+  if (Object.keys(tags).length > room) {
+    problems.push(`${path}: at most ${room} tags (AWS allows ${Limits.tagsPerResource}, the mesh sets 5)`);
+  }
+  return problems;
+}
+
 function resolve(
   config: StackConfig,
+  configValid: boolean,
   declarations: readonly DomainDeclaration[],
   skipped: { unresolved: ReadonlySet<string>; invalid: ReadonlySet<string> },
   problems: string[],
@@ -346,9 +458,12 @@ function resolve(
   const accountOf = (alias: string, path: string): string => {
     const account = config.accounts[alias];
     if (!account) {
-      problems.push(
-        `${path}: unknown account alias ${alias} (known: ${Object.keys(config.accounts).join(", ")})`,
-      );
+      // With a broken config, the accounts are reported there.
+      if (configValid) {
+        problems.push(
+          `${path}: unknown account alias ${alias} (known: ${Object.keys(config.accounts).join(", ")})`,
+        );
+      }
       return "000000000000";
     }
     return account.id;
@@ -364,6 +479,13 @@ function resolve(
     const label = `domains.${declaration.name}`;
     const accountId = accountOf(declaration.account, `${label}.account`);
     const names = new Set<string>();
+    problems.push(
+      ...nameProblems(`${label}.name`, [
+        ["IAM role", Names.producerRole(declaration.name)],
+        ["Glue registry", Names.schemaRegistry(declaration.name)],
+        ["DynamoDB table", Names.idempotencyTable(declaration.name)],
+      ]),
+    );
     declaration.products.forEach((product, index) => {
       const path = `${label}.products[${index}]`;
       if (invalid.has(path)) return;
@@ -391,7 +513,26 @@ function resolve(
           `${path}.retentionHours: ${retentionHours} is below this environment's floor of ${config.minRetentionHours}`,
         );
       }
-      const streamName = `${declaration.name}.${product.name}`;
+      const streamName = Names.stream(declaration.name, product.name);
+      problems.push(
+        ...nameProblems(`${path}.name`, [
+          ["Kinesis stream", streamName],
+          ["Glue schema", streamName],
+          ["KMS alias", Names.keyAlias(declaration.name, product.name)],
+        ]),
+        ...tagProblems(`${path}.tags`, product.tags ?? {}),
+      );
+      const declared = product.capacity;
+      if (
+        config.capacityMode === "on-demand" &&
+        declared.mode === "provisioned" &&
+        (declared.writeMiBps > OnDemandLimits.writeMiBps ||
+          declared.writeRecordsPerSecond > OnDemandLimits.writeRecordsPerSecond)
+      ) {
+        problems.push(
+          `${path}.capacity: ${declared.writeMiBps} MiB/s and ${declared.writeRecordsPerSecond} records/s exceed what an on-demand stream takes by default (${OnDemandLimits.writeMiBps} MiB/s, ${OnDemandLimits.writeRecordsPerSecond} records/s), and this stack makes every stream on-demand`,
+        );
+      }
       products.set(ref, {
         ref,
         domain: declaration.name,
@@ -424,11 +565,13 @@ function resolve(
     const label = `domains.${declaration.name}`;
     const accountId = config.accounts[declaration.account]?.id ?? "000000000000";
     const seen = new Set<string>();
+    const subscribed = new Map<string, number>();
     const own: Subscription[] = [];
     const ownAtRest: AtRestSubscription[] = [];
     declaration.subscriptions.forEach((subscription, index) => {
       const path = `${label}.subscriptions[${index}]`;
       if (invalid.has(path)) return;
+      // Checks that need only the subscription itself, so that a broken product hides none of them.
       if (seen.has(subscription.name)) {
         problems.push(
           `${path}.name: duplicate subscription name ${subscription.name} in domain ${declaration.name}`,
@@ -436,10 +579,16 @@ function resolve(
       }
       seen.add(subscription.name);
       const [producer] = subscription.product.split("/");
-      if ([subscription.product, producer!].some((ref) => unresolved.has(ref) || brokenAtRest.has(ref))) {
-        return;
+      if (producer === declaration.name) {
+        problems.push(
+          `${path}.product: ${declaration.name} cannot subscribe to its own product ${subscription.product}: the mesh shares products across accounts; read your own stream directly`,
+        );
       }
+      const unknownProducer = [subscription.product, producer!].some(
+        (ref) => unresolved.has(ref) || brokenAtRest.has(ref),
+      );
       if (subscription.kind === "at-rest") {
+        if (unknownProducer) return;
         const resolved = resolveAtRestSubscription(
           path,
           declaration,
@@ -452,9 +601,35 @@ function resolve(
         if (resolved) ownAtRest.push(resolved);
         return;
       }
+      // Two patterns on one product serve two purposes (analytics indexes and pushes); the same
+      // pattern twice reads every record twice for nothing and doubles the shard's read load.
+      const twin = `${subscription.product} ${subscription.access.pattern}`;
+      const earlier = subscribed.get(twin);
+      if (earlier !== undefined) {
+        problems.push(
+          `${path}.product: ${declaration.name} already subscribes to ${subscription.product} as ${subscription.access.pattern} (subscriptions[${earlier}]); one subscription per product and access pattern`,
+        );
+      } else subscribed.set(twin, index);
+      const roleName = Names.subscriber(declaration.name, subscription.name);
+      const efoConsumerName =
+        subscription.access.pattern === AccessPattern.EnhancedFanOut
+          ? Names.efoConsumer(declaration.name, subscription.name)
+          : undefined;
+      problems.push(
+        ...nameProblems(`${path}.name`, [
+          ["IAM role", roleName],
+          ["Lambda function", roleName],
+          ...(subscription.access.pattern === AccessPattern.PushWithoutReplay
+            ? PUSH_FUNCTION_SUFFIXES.map((suffix) => ["Lambda function", `${roleName}-${suffix}`] as const)
+            : []),
+          ...(efoConsumerName ? [["Kinesis stream consumer", efoConsumerName] as const] : []),
+        ]),
+      );
+      const delivery = resolveDelivery(`${path}.delivery`, subscription.delivery, problems);
+
       const product = products.get(subscription.product);
       if (!product) {
-        if (!unpublished.has(subscription.product)) {
+        if (!unknownProducer && !unpublished.has(subscription.product)) {
           problems.push(
             atRestProducts.has(subscription.product)
               ? `${path}.product: ${subscription.product} is kept at rest only; subscribe with kind "at-rest"`
@@ -468,15 +643,10 @@ function resolve(
           problems.push(...checkFilter(`${path}.access.filters[${ruleIndex}]`, rule, product)),
         );
       }
-      const delivery: Delivery = { ...DeliveryDefaults, ...subscription.delivery };
       if (delivery.maxRecordAgeSeconds > product.retentionHours * 3600) {
         problems.push(
           `${path}.delivery.maxRecordAgeSeconds: ${delivery.maxRecordAgeSeconds} s is longer than ${product.ref}'s retention of ${product.retentionHours} h`,
         );
-      }
-      const roleName = `mesh-${declaration.name}-${subscription.name}`;
-      if (roleName.length > Limits.iamRoleName) {
-        problems.push(`${path}.name: role name ${roleName} is longer than ${Limits.iamRoleName} characters`);
       }
       own.push({
         ref: `${declaration.name}/${subscription.name}`,
@@ -490,10 +660,7 @@ function resolve(
         delivery,
         roleName,
         roleArn: `arn:aws:iam::${accountId}:role/${roleName}`,
-        efoConsumerName:
-          subscription.access.pattern === AccessPattern.EnhancedFanOut
-            ? `${declaration.name}.${subscription.name}`
-            : undefined,
+        efoConsumerName,
       });
     });
     subscriptions.push(...own);
@@ -501,6 +668,7 @@ function resolve(
     return {
       declaration,
       name: declaration.name,
+      producerRoleName: Names.producerRole(declaration.name),
       accountAlias: declaration.account,
       accountId,
       products: [...products.values()].filter((product) => product.domain === declaration.name),
@@ -520,6 +688,7 @@ function resolve(
       );
     }
   }
+  problems.push(...capacityProblems(config, [...products.values()], subscriptions));
 
   const units = new Set(
     config.units.includes(ALL_UNITS) ? [PLATFORM_UNIT, ...domains.map((d) => d.name)] : config.units,
@@ -570,6 +739,70 @@ function unpublishableEvents(path: string, contract: Contract): string[] {
       }
     }
   });
+  return problems;
+}
+
+/**
+ * A failing batch is invoked once, then once per retry, plus once per bisection (which does not
+ * count as a retry, docs/aws-facts.md); each invocation may take the function's timeout. If they
+ * do not fit in the maximum record age, records expire before the retries they were promised, so
+ * the default timeout is shortened to fit and a declared one that does not fit is refused.
+ */
+function resolveDelivery(path: string, declared: DeliveryOptions = {}, problems: string[]): Delivery {
+  const merged = { ...DeliveryDefaults, ...declared };
+  const bisections = merged.bisectOnError ? Math.ceil(Math.log2(merged.batchSize)) : 0;
+  const invocations = 1 + merged.maxRetryAttempts + bisections;
+  const fitting = Math.floor(merged.maxRecordAgeSeconds / invocations);
+  const timeoutSeconds = declared.timeoutSeconds ?? Math.min(DeliveryDefaults.timeoutSeconds, fitting);
+  if (
+    timeoutSeconds < Limits.timeoutSeconds.min ||
+    invocations * timeoutSeconds > merged.maxRecordAgeSeconds
+  ) {
+    problems.push(
+      `${path}: ${invocations} invocations (1 + ${merged.maxRetryAttempts} retries` +
+        (bisections ? ` + ${bisections} bisections of a batch of ${merged.batchSize}` : "") +
+        `) of up to ${Math.max(timeoutSeconds, 1)} s each do not fit in maxRecordAgeSeconds ${merged.maxRecordAgeSeconds}: ` +
+        `raise maxRecordAgeSeconds or lower maxRetryAttempts, batchSize or timeoutSeconds`,
+    );
+  }
+  return { ...merged, timeoutSeconds };
+}
+
+/** Provisioned streams of one account together need no more shards than the account's default quota. */
+function capacityProblems(
+  config: StackConfig,
+  products: readonly Product[],
+  subscriptions: readonly Subscription[],
+): string[] {
+  const problems: string[] = [];
+  const shardsByAccount = new Map<string, { shards: number; products: string[] }>();
+  for (const product of products) {
+    const declared = product.capacity;
+    if (declared.mode !== "provisioned") continue;
+    const where = `domains.${product.domain}.products.${product.name}.capacity`;
+    const standard = subscriptions.filter(
+      (s) => s.product === product && s.access.pattern !== AccessPattern.EnhancedFanOut,
+    ).length;
+    const shards = requiredShards(declared, standard);
+    const quota = accountShardQuota(config.region);
+    if (shards > quota) {
+      problems.push(
+        `${where}: ${declared.writeMiBps} MiB/s and ${declared.writeRecordsPerSecond} records/s with ${standard} standard consumers need ${shards} shards, more than the ${quota} shards an account may have in ${config.region}`,
+      );
+    }
+    const entry = shardsByAccount.get(product.accountAlias) ?? { shards: 0, products: [] };
+    entry.shards += shards;
+    entry.products.push(product.ref);
+    shardsByAccount.set(product.accountAlias, entry);
+  }
+  for (const [alias, { shards, products: refs }] of shardsByAccount) {
+    const quota = accountShardQuota(config.region);
+    if (shards > quota && refs.length > 1) {
+      problems.push(
+        `config.accounts.${alias}: its streams need ${shards} shards together (${refs.join(", ")}), more than the ${quota} shards an account may have in ${config.region}`,
+      );
+    }
+  }
   return problems;
 }
 

@@ -4,6 +4,17 @@ import type { Capacity } from "./declarations";
 export const ShardLimits = { writeMiBps: 1, writeRecordsPerSecond: 1000, readMiBps: 2 } as const;
 
 /**
+ * Default shards per account and region (Kinesis quotas: 500 in us-east-1, us-west-2 and
+ * eu-west-1, 200 elsewhere; raised on request). docs/aws-facts.md.
+ */
+export function accountShardQuota(region: string): number {
+  return ["us-east-1", "us-west-2", "eu-west-1"].includes(region) ? 500 : 200;
+}
+
+/** Default write maximum of one on-demand stream (docs/aws-facts.md). */
+export const OnDemandLimits = { writeMiBps: 200, writeRecordsPerSecond: 200_000 } as const;
+
+/**
  * The fewest shards that carry the declared peak: write bytes, write records, and the reads of
  * every standard consumer (each reads the whole stream and they share 2 MiB/s per shard; enhanced
  * fan-out consumers have their own throughput and do not count).

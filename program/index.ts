@@ -48,7 +48,7 @@ export function readStackConfig(): Record<string, unknown> {
 
 /** Stack outputs another unit's stack reads with `requireOutput`. */
 export interface UnitOutputs {
-  platform?: { auditorRoleArn: pulumi.Output<string> };
+  platform?: { auditorRoleArn: pulumi.Output<string>; tagGuardScp: pulumi.Output<string> };
   products?: Record<string, PublishedProduct>;
   consumers?: Record<string, Record<string, unknown>>;
   /** Products at rest by ref: where consumers' resource links and grants point. */
@@ -145,7 +145,7 @@ export function deployMesh(
       { provider: providers.get(PLATFORM_UNIT) },
     );
     auditorRoleArn = governance.auditorRoleArn;
-    outputs.platform = { auditorRoleArn };
+    outputs.platform = { auditorRoleArn, tagGuardScp: governance.tagGuardScp };
     if (mesh.atRestProducts.length) {
       new MeshCatalog(
         `${PLATFORM_UNIT}-catalog`,

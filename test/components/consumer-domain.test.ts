@@ -73,6 +73,8 @@ describe("ConsumerDomain", () => {
         Effect: "Allow",
         Action: ["kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"],
         Resource: EFO_ARN,
+        // ABAC on the enhanced fan-out path too: the registered consumer carries the product tag.
+        Condition: { StringEquals: { "aws:ResourceTag/mesh:product": "interactions/interaction-events" } },
       },
     );
   });
@@ -240,7 +242,7 @@ describe("ConsumerDomain", () => {
     const granted = dev
       .ofType("aws:kinesis/resourcePolicy:ResourcePolicy")
       .flatMap((p: PlannedResource) => policyOf(p).Statement)
-      .filter((s) => s.Sid !== "PlatformAudit")
+      .filter((s) => s.Effect === "Allow" && s.Sid !== "PlatformAudit")
       .map((s) => s.Condition.ArnEquals["aws:PrincipalArn"] as string);
     assert.deepEqual([...new Set(granted)].sort(), consumerRoles);
     const decryptors = dev

@@ -84,6 +84,7 @@ describe("parseMeshConfig", () => {
       maxRecordAgeSeconds: 21600,
       parallelizationFactor: 1,
       bisectOnError: true,
+      timeoutSeconds: 60,
     });
   });
 

@@ -1,4 +1,5 @@
 import { strict as assert } from "node:assert";
+import { KEY_ADMIN_ACTIONS } from "../../components/kms";
 import { spawnSync } from "node:child_process";
 import * as pulumi from "@pulumi/pulumi";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -120,6 +121,31 @@ describe("the program under the mock runtime (fixture mesh)", () => {
         Action: ["kinesis:DescribeStreamSummary"],
         Resource: INTERACTIONS_ARN,
       },
+      // Inside the producer's account too: whatever an IAM policy allows, these Denies win.
+      {
+        Sid: "OnlyDeclaredConsumersRead",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: ["kinesis:GetRecords", "kinesis:GetShardIterator"],
+        Resource: INTERACTIONS_ARN,
+        Condition: {
+          ArnNotEquals: {
+            "aws:PrincipalArn": [role("analytics", "interactions-ingestor"), role("analytics", "live-feed")],
+          },
+        },
+      },
+      {
+        Sid: "OnlyTheProducerWrites",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: ["kinesis:PutRecord", "kinesis:PutRecords"],
+        Resource: INTERACTIONS_ARN,
+        Condition: {
+          ArnNotEquals: {
+            "aws:PrincipalArn": [`arn:aws:iam::${ACCOUNTS.interactions}:role/mesh-interactions-producer`],
+          },
+        },
+      },
     ]);
   });
 
@@ -140,6 +166,14 @@ describe("the program under the mock runtime (fixture mesh)", () => {
         ...boundTo(ACCOUNTS.recommendations, role("recommendations", "interactions-update")),
         Action: ["kinesis:SubscribeToShard", "kinesis:DescribeStreamConsumer"],
         Resource: consumerArn,
+      },
+      {
+        Sid: "OnlyItsSubscriberReads",
+        Effect: "Deny",
+        Principal: { AWS: "*" },
+        Action: ["kinesis:SubscribeToShard"],
+        Resource: consumerArn,
+        Condition: { ArnNotEquals: { "aws:PrincipalArn": [role("recommendations", "interactions-update")] } },
       },
     ]);
   });
@@ -168,11 +202,31 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     });
     assert.deepEqual(policyOf(key).Statement, [
       {
-        Sid: "AccountAdministration",
+        // Administered by the deploy role and the break-glass role, which cannot use the key.
+        Sid: "KeyAdministrationWithoutUse",
         Effect: "Allow",
         Principal: { AWS: `arn:aws:iam::${ACCOUNTS.interactions}:root` },
-        Action: "kms:*",
+        Action: [...KEY_ADMIN_ACTIONS],
         Resource: "*",
+        Condition: {
+          ArnEquals: {
+            "aws:PrincipalArn": [
+              `arn:aws:iam::${ACCOUNTS.interactions}:role/mesh-deployer`,
+              `arn:aws:iam::${ACCOUNTS.interactions}:role/mesh-break-glass`,
+            ],
+          },
+        },
+      },
+      {
+        Sid: "DeployerEncryptsStream",
+        Effect: "Allow",
+        Principal: { AWS: `arn:aws:iam::${ACCOUNTS.interactions}:root` },
+        Action: "kms:GenerateDataKey",
+        Resource: "*",
+        Condition: {
+          ArnEquals: { "aws:PrincipalArn": `arn:aws:iam::${ACCOUNTS.interactions}:role/mesh-deployer` },
+          StringEquals: viaKinesis,
+        },
       },
       {
         Sid: "ProducerEncrypts",
