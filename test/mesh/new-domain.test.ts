@@ -67,27 +67,25 @@ describe("adding a domain by the README's steps (npm run new-domain)", function 
       .split("\n")[0]!
       .replace(/^wrote /, "")
       .split(", ");
-    // The team's part: a filtered subscription to its own product, with its handler.
-    const declaration = join(copy, "domains", "playlists", "index.ts");
+    // The teams' part: analytics subscribes to the new product (filtered), with its handler.
+    const analytics = join(copy, "domains", "analytics", "index.ts");
     writeFileSync(
-      declaration,
-      readFileSync(declaration, "utf8").replace(
-        "  subscriptions: [],",
+      analytics,
+      readFileSync(analytics, "utf8").replace(
+        "  subscriptions: [",
         `  subscriptions: [
     {
-      name: "created-counter",
+      name: "playlists-created",
       product: "playlists/playlists-events",
-      handler: "handlers/created-counter.ts",
+      handler: "handlers/playlists-created.ts",
       access: { pattern: "filtered", filters: [{ eventTypes: ["playlists.created"] }] },
-    },
-  ],`,
+    },`,
       ),
     );
-    mkdirSync(join(copy, "domains", "playlists", "handlers"));
     writeFileSync(
-      join(copy, "domains", "playlists", "handlers", "created-counter.ts"),
+      join(copy, "domains", "analytics", "handlers", "playlists-created.ts"),
       `import { createRecordHandler, logger } from "../../../runtime/consumer-kit";
-import { playlistsEvents } from "../contract";
+import { playlistsEvents } from "../../playlists/contract";
 
 export const handler = createRecordHandler({
   contract: playlistsEvents,
@@ -130,7 +128,7 @@ export const handler = createRecordHandler({
     );
     assert.match(
       plan.stdout,
-      /^ {4}subscribes playlists\/created-counter <- playlists\/playlists-events \(filtered, 1 filter\(s\)/m,
+      /^ {4}subscribes analytics\/playlists-created <- playlists\/playlists-events \(filtered, 1 filter\(s\)/m,
     );
     assert.match(plan.stdout, /^0 mandatory, /m);
   });
