@@ -4,6 +4,13 @@ import { AccessPattern } from "../../platform/declarations";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { evaluatePlan } from "../../policy/evaluate";
 import { savedPlan } from "../../tooling/saved-plans";
+import { join } from "node:path";
+import {
+  checkContractLock,
+  CONTRACT_LOCK_FILE,
+  declaredContracts,
+  readContractLock,
+} from "../../tooling/contract-lock";
 import type { PlannedResource } from "../../tooling/evaluate";
 import { accessMatrix } from "../../tooling/report/access-matrix";
 import { evaluateShipped, meshConfig, policyOf, withFinders, type StackUnderTest } from "../helpers/stacks";
@@ -119,6 +126,14 @@ export function meshProperties(mesh: Mesh, stack: StackUnderTest): string[] {
   }
   return problems;
 }
+
+describe("the shipped contracts", () => {
+  it("are recorded in contracts.lock.json, every version as it was published", () => {
+    const lock = readContractLock(join(__dirname, "..", "..", CONTRACT_LOCK_FILE));
+    assert.ok(lock, `${CONTRACT_LOCK_FILE} is missing: npm run contracts -- lock`);
+    assert.deepEqual(checkContractLock(declaredContracts(domains), lock), { changed: [], unrecorded: [] });
+  });
+});
 
 describe("the shipped mesh, by properties", function () {
   // Evaluates the whole shipped mesh twice (dev and prod): minutes on a loaded machine.
