@@ -172,6 +172,27 @@ describe("the shipped mesh, by properties", function () {
         assert.deepEqual(policies.violations, []);
         assert.deepEqual(accessMatrix(plan, mesh).violations, []);
       });
+
+      it("refuses, from the saved plan alone, a filter edited to a field its product's contract lacks", async () => {
+        const plan = savedPlan(mesh, stack);
+        const mapping = plan.resources.find(
+          (r) =>
+            r.type === "aws:lambda/eventSourceMapping:EventSourceMapping" &&
+            String(r.inputs.eventSourceArn).startsWith("arn:aws:kinesis:") &&
+            r.inputs.filterCriteria,
+        );
+        if (!mapping) return; // no filtered subscription in this stack
+        const edited = structuredClone(plan);
+        const target = edited.resources.find((r) => r.urn === mapping.urn)!;
+        target.inputs.filterCriteria = {
+          filters: [{ pattern: JSON.stringify({ data: { data: { notInAnyContract: [1] } } }) }],
+        };
+        const { violations } = await evaluatePlan(edited);
+        assert.deepEqual(
+          violations.map((v) => [v.policy, v.urn]),
+          [["lambda-esm-filters-contract", mapping.urn]],
+        );
+      });
     });
   }
 });
