@@ -81,6 +81,7 @@ export const rulePolicies: Policies = [
   athena.athenaWorkgroupBytesScannedCutoff,
   apigateway.apigatewayRouteAuthorization,
   apigateway.apigatewayStageAccessLogs,
+  apigateway.apigatewayWebsocketLoggingRole,
   apigateway.apigatewayStageThrottling,
   stores.rdsStorageEncryptedCmk,
   stores.rdsIamAuthentication,

@@ -5,6 +5,7 @@ import { AtRestAccess, type TableLocation } from "../components/at-rest-access";
 import { createLakeSettings, MeshCatalog } from "../components/catalog";
 import { DataProductDomain, type PublishedTable } from "../components/data-product-domain";
 import { AlarmTopic } from "../components/alarm-topic";
+import { ApiGatewayLogging } from "../components/api-gateway-logging";
 import { ConsumerDomain } from "../components/consumer-domain";
 import { createMeshKey } from "../components/kms";
 import type { DomainInfra } from "../components/wiring";
@@ -14,7 +15,7 @@ import { StreamingDomain, type PublishedProduct } from "../components/streaming-
 import { domains } from "../domains";
 import { AccountProviders } from "../platform/accounts";
 import { CONFIG_NAMESPACE, deployRoleArn, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
-import type { DomainDeclaration } from "../platform/declarations";
+import { AccessPattern, type DomainDeclaration } from "../platform/declarations";
 import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
 import { handlerProblems } from "./handlers";
 import { unitTags } from "../platform/tags";
@@ -171,6 +172,26 @@ export function deployMesh(
       ),
     ]),
   );
+  // API Gateway's CloudWatch role is one setting per account: once for every account with a push channel.
+  const pushAccounts = new Set(
+    deployed
+      .filter((d) => d.subscriptions.some((s) => s.access.pattern === AccessPattern.PushWithoutReplay))
+      .map((d) => d.accountAlias),
+  );
+  const apiGatewayLogging = new Map(
+    [...pushAccounts].map((alias) => [
+      alias,
+      new ApiGatewayLogging(
+        `${alias}-apigateway-logging`,
+        {
+          accountId: mesh.config.accounts[alias]!.id,
+          region: mesh.config.region,
+          tags: unitTags(mesh.config, deployed.find((d) => d.accountAlias === alias)!.name),
+        },
+        { provider: providers.get(alias) },
+      ).account,
+    ]),
+  );
   for (const domain of deployed.filter((d) => d.products.length)) {
     const streaming = new StreamingDomain(
       domain.name,
@@ -288,6 +309,7 @@ export function deployMesh(
         alarmTopicArn,
         handlers: built?.handlers,
         domainsRoot,
+        apiGatewayLogging: apiGatewayLogging.get(domain.accountAlias),
       },
       { provider },
     );

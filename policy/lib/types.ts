@@ -34,6 +34,7 @@ export const T = {
   HttpApi: "aws:apigatewayv2/api:Api",
   ApiRoute: "aws:apigatewayv2/route:Route",
   ApiStage: "aws:apigatewayv2/stage:Stage",
+  ApiGatewayAccount: "aws:apigateway/account:Account",
   DynamoTable: "aws:dynamodb/table:Table",
   RdsCluster: "aws:rds/cluster:Cluster",
   RdsClusterInstance: "aws:rds/clusterInstance:ClusterInstance",

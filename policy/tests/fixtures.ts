@@ -463,6 +463,12 @@ export function mesh(): PlanResource[] {
       { account: ACCOUNTS.analytics },
     ),
     resource(
+      "aws:apigateway/account:Account",
+      "analytics-apigateway-logging",
+      { cloudwatchRoleArn: `arn:aws:iam::${ACCOUNTS.analytics}:role/mesh-apigateway-cloudwatch` },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
       "aws:dynamodb/table:Table",
       "connections",
       {

@@ -83,6 +83,7 @@ describe("the mesh-guardrails pack", () => {
       GlueSecurityConfiguration: aws.glue.SecurityConfiguration,
       LakeFormationResource: aws.lakeformation.Resource,
       AthenaWorkgroup: aws.athena.Workgroup,
+      ApiGatewayAccount: aws.apigateway.Account,
       SnsTopicPolicy: aws.sns.TopicPolicy,
       SqsQueuePolicy: aws.sqs.QueuePolicy,
       IamRolePolicyAttachment: aws.iam.RolePolicyAttachment,

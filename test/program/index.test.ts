@@ -294,6 +294,27 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     ]);
   });
 
+  it("sets API Gateway's CloudWatch role once in each account with a push channel, and nowhere else", () => {
+    const settings = dev.ofType("aws:apigateway/account:Account");
+    assert.deepEqual(
+      settings.map((s) => s.account),
+      [ACCOUNTS.analytics],
+    );
+    assert.equal(
+      settings[0]!.inputs.cloudwatchRoleArn,
+      `arn:aws:iam::${ACCOUNTS.analytics}:role/mesh-apigateway-cloudwatch`,
+    );
+    const role = dev.ofType("aws:iam/role:Role").find((r) => r.inputs.name === "mesh-apigateway-cloudwatch")!;
+    assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy as string).Statement, [
+      {
+        Effect: "Allow",
+        Principal: { Service: "apigateway.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNTS.analytics } },
+      },
+    ]);
+  });
+
   it("leaves dev resources unprotected", () => {
     assert.deepEqual(
       dev.resources.filter((r) => r.protect || r.retainOnDelete),
