@@ -15,6 +15,7 @@ import * as mesh from "./rules/mesh";
 import * as opensearch from "./rules/opensearch";
 import * as principals from "./rules/principals";
 import * as s3 from "./rules/s3";
+import * as sns from "./rules/sns";
 import * as stores from "./rules/stores";
 
 /**
@@ -82,6 +83,7 @@ export const rulePolicies: Policies = [
   apigateway.apigatewayRouteAuthorization,
   apigateway.apigatewayStageAccessLogs,
   apigateway.apigatewayWebsocketLoggingRole,
+  sns.snsAlarmTopicSubscribed,
   apigateway.apigatewayStageThrottling,
   stores.rdsStorageEncryptedCmk,
   stores.rdsIamAuthentication,

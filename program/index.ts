@@ -56,6 +56,8 @@ export interface UnitOutputs {
   atRest?: Record<string, PublishedTable>;
   /** Outputs of each domain's own infrastructure (stores, Personalize, APIs), by domain. */
   domains?: Record<string, Record<string, unknown>>;
+  /** Each deployed domain's alarm topic ARN, by domain. */
+  alarmTopics?: Record<string, pulumi.Output<string>>;
 }
 
 /**
@@ -167,6 +169,10 @@ export function deployMesh(
           accountId: domain.accountId,
           tags: unitTags(mesh.config, domain.name),
           protect: mesh.config.protectStateful,
+          subscribers: {
+            owner: domain.declaration.owner.contact,
+            ...(mesh.config.platformAlarmContact ? { platform: mesh.config.platformAlarmContact } : {}),
+          },
         },
         { provider: providers.get(domain.accountAlias) },
       ),
@@ -319,6 +325,8 @@ export function deployMesh(
       pushEndpoints: consumer.pushEndpoints,
     };
   }
+  // Each domain's alarm topic, for the platform's or the teams' own tooling to subscribe to.
+  if (alarms.size) outputs.alarmTopics = Object.fromEntries([...alarms].map(([d, topic]) => [d, topic.topicArn]));
   if (Object.keys(tables).length) outputs.atRest = tables;
   if (Object.keys(domainOutputs).length) outputs.domains = domainOutputs;
   if (Object.keys(consumers).length) outputs.consumers = consumers;

@@ -44,6 +44,7 @@ export const T = {
   SqsQueue: "aws:sqs/queue:Queue",
   SnsTopic: "aws:sns/topic:Topic",
   SnsTopicPolicy: "aws:sns/topicPolicy:TopicPolicy",
+  SnsTopicSubscription: "aws:sns/topicSubscription:TopicSubscription",
   SqsQueuePolicy: "aws:sqs/queuePolicy:QueuePolicy",
   IamRolePolicyAttachment: "aws:iam/rolePolicyAttachment:RolePolicyAttachment",
   IamPolicyAttachment: "aws:iam/policyAttachment:PolicyAttachment",

@@ -84,6 +84,7 @@ describe("the mesh-guardrails pack", () => {
       LakeFormationResource: aws.lakeformation.Resource,
       AthenaWorkgroup: aws.athena.Workgroup,
       ApiGatewayAccount: aws.apigateway.Account,
+      SnsTopicSubscription: aws.sns.TopicSubscription,
       SnsTopicPolicy: aws.sns.TopicPolicy,
       SqsQueuePolicy: aws.sqs.QueuePolicy,
       IamRolePolicyAttachment: aws.iam.RolePolicyAttachment,

@@ -315,6 +315,18 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     ]);
   });
 
+  it("subscribes each domain's owner to its alarm topic, and exports the topics", () => {
+    const subscriptions = dev.ofType("aws:sns/topicSubscription:TopicSubscription");
+    for (const domain of fixtureDomains) {
+      const owner = subscriptions.find((s) => s.name === `${domain.name}-alarms-owner`);
+      assert.ok(owner, domain.name);
+      assert.equal(owner.account, ACCOUNTS[domain.account as keyof typeof ACCOUNTS]);
+      assert.deepEqual([owner.inputs.protocol, owner.inputs.endpoint], ["email", domain.owner.contact]);
+      const exported = (dev.outputs.alarmTopics as Record<string, string>)[domain.name];
+      assert.equal(owner.inputs.topic, exported);
+    }
+  });
+
   it("leaves dev resources unprotected", () => {
     assert.deepEqual(
       dev.resources.filter((r) => r.protect || r.retainOnDelete),
@@ -366,7 +378,7 @@ describe("the program under the mock runtime (fixture mesh)", () => {
       (s) => s.Sid === "PlatformAudit",
     );
     assert.equal(audit.Condition.ArnEquals["aws:PrincipalArn"], auditor);
-    assert.deepEqual(Object.keys(songs.outputs), ["products"]);
+    assert.deepEqual(Object.keys(songs.outputs).sort(), ["alarmTopics", "products"]);
   });
 
   it("fails a producer team's stack with a clear error when the platform stack has not exported its outputs", async () => {
