@@ -74,7 +74,8 @@ export class AlarmTopic extends pulumi.ComponentResource {
       { parent: this },
     );
     const subscribers = Object.entries(args.subscribers);
-    if (!subscribers.length) throw new pulumi.ResourceError(`AlarmTopic ${name}: alarms must reach someone`, this);
+    if (!subscribers.length)
+      throw new pulumi.ResourceError(`AlarmTopic ${name}: alarms must reach someone`, this);
     for (const [label, endpoint] of subscribers) {
       new aws.sns.TopicSubscription(
         `${name}-${label}`,

@@ -326,7 +326,8 @@ export function deployMesh(
     };
   }
   // Each domain's alarm topic, for the platform's or the teams' own tooling to subscribe to.
-  if (alarms.size) outputs.alarmTopics = Object.fromEntries([...alarms].map(([d, topic]) => [d, topic.topicArn]));
+  if (alarms.size)
+    outputs.alarmTopics = Object.fromEntries([...alarms].map(([d, topic]) => [d, topic.topicArn]));
   if (Object.keys(tables).length) outputs.atRest = tables;
   if (Object.keys(domainOutputs).length) outputs.domains = domainOutputs;
   if (Object.keys(consumers).length) outputs.consumers = consumers;
