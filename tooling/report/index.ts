@@ -38,7 +38,7 @@ export function buildReport(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
     matrix,
     atRest,
     violations: [...matrix.violations, ...atRest.violations],
-    dot: topologyDot(mesh, matrix),
+    dot: topologyDot(mesh, matrix, atRest),
     cost: streamCosts(plan, mesh, options),
   };
 }
