@@ -145,13 +145,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
   const label = (id: string) => accountLabel(id, aliasOf(id));
   const declared = new Map(mesh.atRestProducts.map((p) => [tableKey(p.accountId, p.database, p.table), p]));
 
-  const byType = new Map<string, PlannedResource[]>();
-  for (const resource of plan.resources) {
-    const group = byType.get(resource.type) ?? [];
-    group.push(resource);
-    byType.set(resource.type, group);
-  }
-  const of = (type: string) => byType.get(type) ?? [];
+  const of = resourcesByType(plan);
 
   // LF-tag assignments by database, table and column.
   const databaseTags = new Map<string, Record<string, string>>();
@@ -515,6 +509,13 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
     }
     return [...found].map((i) => i.lake);
   }
+}
+
+/** The plan's resources of a type, grouped in one pass. */
+export function resourcesByType(plan: Plan): (type: string) => readonly PlannedResource[] {
+  const byType = new Map<string, PlannedResource[]>();
+  for (const resource of plan.resources) push(byType, resource.type, resource);
+  return (type) => byType.get(type) ?? [];
 }
 
 function push<K, V>(map: Map<K, V[]>, key: K, value: V): void {

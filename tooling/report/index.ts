@@ -9,7 +9,15 @@ import {
   type Violation,
 } from "./access-matrix";
 import { atRestMatrix, formatAtRestMatrix, type AtRestMatrix } from "./at-rest-matrix";
-import { formatCostTable, streamCosts, type CostOptions, type CostReport } from "./cost";
+import {
+  atRestCosts,
+  formatAtRestCost,
+  formatCostTable,
+  streamCosts,
+  type AtRestCostReport,
+  type CostOptions,
+  type CostReport,
+} from "./cost";
 import { renderSvg, topologyDot } from "./topology";
 
 export * from "./access-matrix";
@@ -28,6 +36,8 @@ export interface PlanReport {
   /** Graphviz DOT source of the topology. */
   readonly dot: string;
   readonly cost: CostReport;
+  /** What each account pays at idle for its data at rest. */
+  readonly atRestCost: AtRestCostReport;
 }
 
 /** Builds the report of a plan (`plan/<stack>.json` or an evaluation's resources) against its mesh. */
@@ -40,6 +50,7 @@ export function buildReport(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
     violations: [...matrix.violations, ...atRest.violations],
     dot: topologyDot(mesh, matrix, atRest),
     cost: streamCosts(plan, mesh, options),
+    atRestCost: atRestCosts(plan, mesh, { utilisation: options.utilisation }),
   };
 }
 
@@ -68,4 +79,6 @@ export function printReport(report: PlanReport, log: (text: string) => void = co
   log(formatAtRestMatrix(report.atRest));
   log("");
   log(formatCostTable(report.cost));
+  log("");
+  log(formatAtRestCost(report.atRestCost, report.cost));
 }
