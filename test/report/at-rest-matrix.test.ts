@@ -1,7 +1,7 @@
 import { strict as assert } from "node:assert";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import type { PlannedResource } from "../../tooling/evaluate";
-import { ViolationKind, type Plan } from "../../tooling/report/access-matrix";
+import { roleNameOf, ViolationKind, type Plan } from "../../tooling/report/access-matrix";
 import {
   atRestMatrix,
   formatAtRestMatrix,
@@ -277,5 +277,53 @@ describe("report: access matrix at rest (fixture mesh with both planes)", () => 
     assert.match(text, /^users\/members {2}\(table users\.members in users \(210987654322\), pii: email\)$/m);
     assert.match(text, /mesh-analytics-members-audit +read +every column +yes +analytics\/members-audit/);
     assert.match(text, /no violations at rest/);
+  });
+});
+
+describe("report: access matrix at rest of a consumer team's stack", () => {
+  let plan: Plan;
+  let mesh: Mesh;
+  before(async () => {
+    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    // What the analytics unit's stack holds: its own account's resources only.
+    plan = {
+      stack: "analytics-dev",
+      resources: dev.resources.filter((r) => r.account === ACCOUNTS.analytics),
+    };
+    mesh = loadMesh({ ...fixtureConfig("dev"), units: ["analytics"] }, fixtureDomainsAtRest);
+  });
+
+  it("resolves the grants it writes on producers' tables against the declared tables, and finds no violation", () => {
+    const matrix = atRestMatrix(plan, mesh);
+    assert.deepEqual(
+      matrix.tables.map((t) => [t.product, t.inPlan]),
+      [
+        [MEMBERS, false],
+        [INTERACTIONS, false],
+      ],
+    );
+    assert.deepEqual(
+      matrix.rows.map((r) => [r.product, roleNameOf(r.principal), r.columns.length]),
+      [
+        [INTERACTIONS, "mesh-analytics-interactions-history", 3],
+        [MEMBERS, "mesh-analytics-members-audit", 7],
+      ],
+    );
+    assert.deepEqual(matrix.violations, []);
+    assert.match(formatAtRestMatrix(matrix), /as declared, its producer's stack is not in this plan/);
+  });
+
+  it("reports a role of its own granted more than its subscription", () => {
+    const wide = withInputs(plan, "analytics-interactions-history-select", (inputs) => ({
+      ...inputs,
+      tableWithColumns: { ...inputs.tableWithColumns, columnNames: undefined, wildcard: true },
+    }));
+    const [violation, ...rest] = atRestMatrix(wide, mesh).violations;
+    assert.deepEqual(rest, []);
+    assert.equal(violation?.kind, ViolationKind.ColumnsWithoutSubscription);
+    assert.match(
+      violation!.message,
+      /^mesh-analytics-interactions-history in analytics .* can read event_id, event_type/,
+    );
   });
 });

@@ -1,5 +1,5 @@
 import { PLATFORM_UNIT } from "../../platform/config";
-import { readerRoleArn, type AtRestProduct, type AtRestSubscription } from "../../platform/at-rest";
+import { lakeTags, readerRoleArn, type AtRestProduct, type AtRestSubscription } from "../../platform/at-rest";
 import type { Mesh } from "../../platform/mesh";
 import { resolveGrant, type LakeTable } from "../../policy/lib/lake";
 import { get } from "../../policy/lib/values";
@@ -64,6 +64,11 @@ export interface RestTable {
   readonly columns: readonly string[];
   /** Columns the product's contract marks pii (from its declaration). */
   readonly pii: readonly string[];
+  /**
+   * False for a table of a producer this stack does not deploy (a unit stack): taken from the
+   * declaration so that the grants this stack writes on it can be resolved.
+   */
+  readonly inPlan: boolean;
 }
 
 /** One principal's access to one product at rest. */
@@ -216,16 +221,52 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
         bucket,
         columns,
         pii: product?.columns.filter((c) => c.pii).map((c) => c.name) ?? [],
+        inPlan: true,
       },
       lake: { ...lake, product: ref },
       declared: product,
     };
+    index(key, indexed);
+  }
+  // A unit stack's plan lacks the tables of producers it does not deploy: grants its own stack
+  // writes on them are resolved against the tables as declared (what the policy pack checks them
+  // against), so a consumer team's plan still shows and checks its readers.
+  for (const product of mesh.atRestProducts) {
+    const key = tableKey(product.accountId, product.database, product.table);
+    if (tables.has(key) || mesh.units.has(product.domain)) continue;
+    const tags = lakeTags(product);
+    const columns = tags.columns.map((c) => c.name);
+    index(key, {
+      table: {
+        product: product.ref,
+        accountId: product.accountId,
+        accountAlias: aliasOf(product.accountId),
+        database: product.database,
+        table: product.table,
+        bucket: null,
+        columns,
+        pii: product.columns.filter((c) => c.pii).map((c) => c.name),
+        inPlan: false,
+      },
+      lake: {
+        product: product.ref,
+        accountId: product.accountId,
+        database: product.database,
+        table: product.table,
+        ...tags,
+      },
+      declared: product,
+    });
+  }
+
+  function index(key: string, indexed: Indexed): void {
+    const { accountId, database, bucket } = indexed.table;
     tables.set(key, indexed);
     push(byAccountId, accountId, indexed);
     push(byDatabase, `${accountId}/${database}`, indexed);
     if (bucket) push(byBucket, bucket, indexed);
-    const tagged = [lake.databaseTags, lake.tags, ...lake.columns.map((c) => c.tags)];
-    for (const tags of tagged) {
+    const { lake } = indexed;
+    for (const tags of [lake.databaseTags, lake.tags, ...lake.columns.map((c) => c.tags)]) {
       for (const [tag, value] of Object.entries(tags)) {
         const set = byTag.get(`${accountId}|${tag}=${value}`) ?? new Set<Indexed>();
         set.add(indexed);
@@ -288,11 +329,12 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
       const indexed = byLake.get(match.table)!;
       let columns = match.columns ?? indexed.table.columns;
       if (!own) {
-        // Another account can only pass on, to its own principals, what was shared with it.
+        // Another account can only pass on, to its own principals, what was shared with it
+        // (unknown here when the producer's stack is not in this plan).
         if (resolved.accountId !== writer) continue;
         const shared = entries.get(`${indexed.table.product}|${root(writer)}`);
-        if (!shared) continue;
-        columns = columns.filter((c) => shared.columns.has(c));
+        if (indexed.table.inPlan && !shared) continue;
+        if (shared) columns = columns.filter((c) => shared.columns.has(c));
       }
       add(
         indexed,
@@ -487,7 +529,10 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
       Number(a.access === TableAccess.Describe) - Number(b.access === TableAccess.Describe) ||
       a.principal.localeCompare(b.principal),
   );
-  return { tables: [...tables.values()].map((i) => i.table), rows, violations };
+  // A declared table this plan neither holds nor grants on is none of its business.
+  const granted = new Set(rows.map((r) => r.product));
+  const listed = [...tables.values()].filter((i) => i.table.inPlan || granted.has(i.table.product));
+  return { tables: listed.map((i) => i.table), rows, violations };
 
   /** The tables a grant may reach, from the indexes: resolveGrant then decides exactly. */
   function candidates(inputs: Record<string, unknown>, catalog: string): LakeTable[] {
@@ -576,8 +621,9 @@ export function formatAtRestMatrix(matrix: AtRestMatrix): string {
   for (const table of matrix.tables) {
     const rows = matrix.rows.filter((r) => r.product === table.product);
     const pii = table.pii.length ? `, pii: ${table.pii.join(", ")}` : "";
+    const origin = table.inPlan ? "" : "; as declared, its producer's stack is not in this plan";
     lines.push(
-      `${table.product}  (table ${table.database}.${table.table} in ${accountLabel(table.accountId, table.accountAlias)}${pii})`,
+      `${table.product}  (table ${table.database}.${table.table} in ${accountLabel(table.accountId, table.accountAlias)}${pii}${origin})`,
     );
     if (!rows.length) {
       lines.push("  no principal outside the producer's account may read it", "");
