@@ -260,6 +260,8 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
   }
 
   function index(key: string, indexed: Indexed): void {
+    // Two resources for one table: the first one stands (Glue would refuse the second).
+    if (tables.has(key)) return;
     const { accountId, database, bucket } = indexed.table;
     tables.set(key, indexed);
     push(byAccountId, accountId, indexed);
