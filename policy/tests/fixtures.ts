@@ -121,7 +121,12 @@ export function mesh(): PlanResource[] {
             Principal: { AWS: `arn:aws:iam::${ACCOUNTS.analytics}:root` },
             Action: "kms:Decrypt",
             Resource: "*",
-            Condition: { StringEquals: { "kms:EncryptionContext:aws:kinesis:arn": STREAM_ARN } },
+            Condition: {
+              StringEquals: {
+                "kms:EncryptionContext:aws:kinesis:arn": STREAM_ARN,
+                "aws:PrincipalOrgID": ORG,
+              },
+            },
           },
         ),
         tags: tags("songs"),

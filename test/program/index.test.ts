@@ -273,7 +273,12 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     assert.equal(schema.inputs.dataFormat, "JSON");
     const definition = JSON.parse(schema.inputs.schemaDefinition as string);
     assert.equal(definition.title, "users.user-events v2");
-    assert.deepEqual(definition.properties.type.enum, ["user.created", "user.updated"]);
+    assert.deepEqual(
+      definition.oneOf.map(
+        (variant: { properties: { type: { const: string } } }) => variant.properties.type.const,
+      ),
+      ["user.created", "user.updated"],
+    );
   });
 
   it("alarms on write throttling and on iterator age at half the retention", () => {
