@@ -105,6 +105,7 @@ export function topologyDot(mesh: Mesh, matrix: AccessMatrix, atRest?: AtRestMat
   const edge = (from: string, to: string, attrs: Record<string, string | undefined>) =>
     edges.push(`  ${q(from)} -> ${q(to)}${attributes(attrs)};`);
 
+  const landed = new Set(atRest?.rows.filter((r) => r.party === RestParty.Landing).map((r) => r.product));
   for (const product of matrix.products) {
     const stream = node(`stream:${product.streamArn}`, product.accountId, {
       label: `${product.product}\n${product.streamName}`,
@@ -113,6 +114,8 @@ export function topologyDot(mesh: Mesh, matrix: AccessMatrix, atRest?: AtRestMat
       fillcolor: "#fff3c4",
     });
     for (const row of matrix.rows.filter((r) => r.product === product.product)) {
+      // The landing is drawn once, on the at-rest plane, as the stream feeding its table.
+      if (row.party === Party.Landing && landed.has(row.product)) continue;
       drawRow(row, stream);
     }
   }
