@@ -101,6 +101,40 @@ for (const environment of ["dev", "prod"] as const) {
         });
       });
 
+      it("lets the landing role, and no other role of the producer's account, read and decrypt the stream", () => {
+        const landingRole = `arn:aws:iam::${ids.interactions}:role/mesh-interactions-interaction-events-landing`;
+        const streamArn = `arn:aws:kinesis:eu-west-1:${ids.interactions}:stream/interactions.interaction-events`;
+        const readers = policyOf(stack.named("interactions-interaction-events-stream-policy")).Statement.find(
+          (s) => s.Sid === "OnlyDeclaredConsumersRead",
+        );
+        // Enhanced fan-out reads through its consumer, so the polling readers and the landing.
+        assert.deepEqual(readers.Condition.ArnNotEquals["aws:PrincipalArn"], [
+          `arn:aws:iam::${ids.analytics}:role/mesh-analytics-interactions-ingestor`,
+          `arn:aws:iam::${ids.analytics}:role/mesh-analytics-live-feed`,
+          landingRole,
+        ]);
+        const decrypt = policyOf(stack.named("interactions-interaction-events-key")).Statement.filter(
+          (s) => s.Action === "kms:Decrypt" && s.Principal.AWS === `arn:aws:iam::${ids.interactions}:root`,
+        );
+        assert.deepEqual(decrypt, [
+          {
+            Sid: "DecryptInteractionsInteractionEventsAtRest",
+            Effect: "Allow",
+            Principal: { AWS: `arn:aws:iam::${ids.interactions}:root` },
+            Action: "kms:Decrypt",
+            Resource: "*",
+            Condition: {
+              ArnEquals: { "aws:PrincipalArn": landingRole },
+              StringEquals: {
+                "aws:PrincipalOrgID": "o-a1b2c3d4e5",
+                "kms:ViaService": "kinesis.eu-west-1.amazonaws.com",
+                "kms:EncryptionContext:aws:kinesis:arn": streamArn,
+              },
+            },
+          },
+        ]);
+      });
+
       it("tags each table with the same LF-tag keys and values as its stream's ABAC tags", () => {
         const stream = stack.ofType(T.stream).find((s) => s.account === ids.interactions)!;
         const streamTags = stream.inputs.tags as Record<string, string>;
