@@ -244,6 +244,51 @@ describe("report: access matrix at rest (fixture mesh with both planes)", () => 
     );
   });
 
+  it("reports a grant to IAM_ALLOWED_PRINCIPALS, and a role of the producer's account reading the bucket through IAM", () => {
+    const iamGrant = withInputs(plan, "users-members-analytics-read", (inputs) => ({
+      ...inputs,
+      principal: IAM_ALLOWED_PRINCIPALS,
+    }));
+    assert.deepEqual(
+      atRestMatrix(iamGrant, mesh).violations.map((v) => [v.kind, v.product, v.roleArn, v.accountId]),
+      [
+        [ViolationKind.ReadWithoutSubscription, MEMBERS, IAM_ALLOWED_PRINCIPALS, ACCOUNTS.users],
+        // analytics lost its share, so its pii-reading subscription is no longer served.
+        [
+          ViolationKind.SubscriptionWithoutGrant,
+          MEMBERS,
+          role("analytics", "mesh-analytics-members-audit"),
+          ACCOUNTS.analytics,
+        ],
+      ],
+    );
+
+    const bucket = String(plan.resources.find((r) => r.name === "users-members-location")!.inputs.arn);
+    const rogue = withResource(plan, {
+      urn: "urn:pulumi:dev::mesh::aws:iam/rolePolicy:RolePolicy::users-reporting-policy",
+      type: "aws:iam/rolePolicy:RolePolicy",
+      name: "users-reporting-policy",
+      id: "",
+      account: ACCOUNTS.users,
+      parent: null,
+      protect: false,
+      retainOnDelete: false,
+      inputs: {
+        role: "mesh-users-reporting",
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "ReadEverything", Effect: "Allow", Action: "s3:Get*", Resource: `${bucket}/*` }],
+        }),
+      },
+    } as PlannedResource);
+    const { violations } = atRestMatrix(rogue, mesh);
+    assert.deepEqual(
+      violations.map((v) => [v.kind, v.product, v.roleArn]),
+      [[ViolationKind.ReadWithoutSubscription, MEMBERS, role("users", "mesh-users-reporting")]],
+    );
+    assert.match(violations[0]!.message, /through role policy mesh-users-reporting: ReadEverything\.$/);
+  });
+
   it("reports a subscription whose role is not granted its columns, or may not call Lake Formation", () => {
     const ungranted = {
       ...plan,
