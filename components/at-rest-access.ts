@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AtRestSubscription } from "../platform/at-rest";
+import { readerRoleName, type AtRestSubscription } from "../platform/at-rest";
 import { accountRoot, policyDocument } from "../platform/iam";
 import type { Domain } from "../platform/mesh";
 import { LakePermissions } from "./data-product-domain";
@@ -110,7 +110,7 @@ export function createReader(
   const role = new aws.iam.Role(
     `${name}-reader`,
     {
-      name: `mesh-${domain.name}-${subscription.name}`,
+      name: readerRoleName(subscription),
       description: `Reads ${subscription.product.ref} at rest for ${subscription.ref}`,
       // The account's own principals (its jobs, its analysts) are allowed to assume it through IAM.
       assumeRolePolicy: policyDocument([
@@ -173,7 +173,15 @@ export function createReader(
         catalogId: location.catalogId,
         databaseName: location.database,
         name: location.table,
-        ...(subscription.allColumns ? { wildcard: true } : { columnNames: [...subscription.columns] }),
+        // Partition columns are paths, readable by every subscriber (as lakeFormationAccess declares).
+        ...(subscription.allColumns
+          ? { wildcard: true }
+          : {
+              columnNames: [
+                ...subscription.columns,
+                ...subscription.product.partitionKeys.map((column) => column.name),
+              ],
+            }),
       },
     },
     { parent, dependsOn: [policy] },

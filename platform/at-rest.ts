@@ -73,6 +73,13 @@ export interface AtRestSubscription {
   readonly includePii: boolean;
 }
 
+/** The role of an at-rest subscription in the consumer's account: `mesh-<domain>-<subscription>`. */
+export const readerRoleName = (subscription: Pick<AtRestSubscription, "domain" | "name">): string =>
+  `mesh-${subscription.domain}-${subscription.name}`;
+
+export const readerRoleArn = (subscription: AtRestSubscription): string =>
+  `arn:aws:iam::${subscription.accountId}:role/${readerRoleName(subscription)}`;
+
 /** Glue names: lower-case letters, digits and underscores. */
 export const glueName = (name: string): string => name.replace(/-/g, "_");
 
