@@ -46,7 +46,7 @@ export class CatalogueStore extends pulumi.ComponentResource {
     const relay = new OutboxRelay(
       `${name}-outbox-relay`,
       {
-        functionName: `mesh-${domain}-outbox-relay`,
+        functionName: relayName(domain),
         entry: args.relayEntry,
         accountId: context.domain.accountId,
         region: context.config.region,
@@ -73,9 +73,12 @@ export class CatalogueStore extends pulumi.ComponentResource {
   }
 }
 
+/** The relay's function and role name: it writes the domain's streams. */
+const relayName = (domain: string) => `mesh-${domain}-outbox-relay`;
+
 /** A domain's infrastructure that is a catalogue store with its outbox relay. */
 export function catalogueStoreInfra(relayEntry: string): DomainInfra {
-  return (context) => {
+  const build = (context: DomainInfraContext) => {
     const store = new CatalogueStore(
       `${context.domain.name}-catalogue`,
       { context, relayEntry },
@@ -89,4 +92,5 @@ export function catalogueStoreInfra(relayEntry: string): DomainInfra {
       },
     };
   };
+  return Object.assign(build, { streamWriterRoles: (domain: { name: string }) => [relayName(domain.name)] });
 }
