@@ -5,8 +5,8 @@ import assert from "node:assert/strict";
 import { z } from "zod";
 import { ContractViolationError, defineContract } from "../../platform/contract";
 import { DynamoDBIdempotencyStore } from "../../runtime/consumer-idempotency";
-import { startDynamoDB, type LocalDynamoDB } from "../helpers/dynamodb";
-import { setEnvironment } from "../helpers/local-aws";
+import { startDynamoDB, type LocalDynamoDB } from "../../local/dynamodb";
+import { setEnvironment } from "../../local/local-aws";
 import {
   InMemoryIdempotencyStore,
   kinesisRecord,

@@ -2,7 +2,7 @@ import { PersonalizeEventsClient } from "@aws-sdk/client-personalize-events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { localClientConfig } from "./local-aws";
-import { serviceLength } from "../../platform/contract";
+import { serviceLength } from "../platform/contract";
 
 /**
  * A local endpoint speaking the Personalize Events REST-JSON protocol (PutEvents `POST /events`,
@@ -38,7 +38,8 @@ const datasetWrites = {
   "/users": { operation: "PutUsers", member: "users", id: "userId", maxProperties: 24_000 },
 } as const;
 
-class Refusal extends Error {
+/** An error answer of a local endpoint: its HTTP status and AWS error type. */
+export class Refusal extends Error {
   constructor(
     readonly status: number,
     readonly type: string,

@@ -1,0 +1,89 @@
+import { join } from "node:path";
+import { percentile, runLocalMesh, type LocalMeshResult } from "./mesh";
+import { loadPlan } from "./plan";
+
+const USAGE = `usage: npm run local -- [--stack dev] [--rate 200] [--duration 60] [--seed 1] [--faults]
+
+Runs the data-in-motion plane of plan/<stack>.json (written by npm run plan -- <stack>) on this machine.`;
+
+interface Flags {
+  stack: string;
+  rate: number;
+  duration: number;
+  seed: number;
+  faults: boolean;
+}
+
+export function parseFlags(argv: readonly string[]): Flags {
+  const flags: Flags = { stack: "dev", rate: 200, duration: 60, seed: 1, faults: false };
+  for (let i = 0; i < argv.length; i++) {
+    const flag = argv[i]!;
+    if (flag === "--faults") {
+      flags.faults = true;
+      continue;
+    }
+    const value = argv[++i];
+    if (flag === "--stack" && value) flags.stack = value;
+    else if ((flag === "--rate" || flag === "--duration" || flag === "--seed") && value !== undefined) {
+      const number = Number(value);
+      if (!(Number.isFinite(number) && number > 0))
+        throw new Error(`${flag}: expected a positive number, got ${value}`);
+      flags[flag.slice(2) as "rate" | "duration" | "seed"] = number;
+    } else {
+      throw new Error(`unknown or incomplete flag ${flag}\n${USAGE}`);
+    }
+  }
+  return flags;
+}
+
+/** The report: one line per subscription, the fault checks, then the summary line. */
+export function formatReport(result: LocalMeshResult): string[] {
+  const lines = [
+    "subscription                                    read  filtered  delivered  retried  dead-lettered  lost    p50 ms    p99 ms",
+  ];
+  for (const s of result.subscriptions) {
+    lines.push(
+      [
+        s.mapping.padEnd(44),
+        String(s.read).padStart(8),
+        String(s.filteredOut).padStart(9),
+        String(s.delivered).padStart(10),
+        String(s.retried).padStart(8),
+        String(s.deadLettered).padStart(14),
+        String(s.lost).padStart(5),
+        String(percentile(s.latencies, 50)).padStart(9),
+        String(percentile(s.latencies, 99)).padStart(9),
+      ].join(" "),
+    );
+  }
+  for (const check of result.checks) lines.push(`${check.ok ? "ok  " : "FAIL"} ${check.line}`);
+  lines.push(
+    `wall time ${result.wallSeconds.toFixed(1)} s; function logs and failure destinations in ${result.workDir}`,
+  );
+  lines.push(
+    `local mesh: ${result.produced} events produced, ${result.lost} lost, ${result.deadLettered} dead-lettered, p50 ${result.p50} ms, p99 ${result.p99} ms`,
+  );
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const flags = parseFlags(process.argv.slice(2));
+  const plan = loadPlan(join(__dirname, "..", "plan", `${flags.stack}.json`));
+  const result = await runLocalMesh(plan, {
+    rate: flags.rate,
+    durationSeconds: flags.duration,
+    seed: flags.seed,
+    faults: flags.faults,
+    log: (line) => process.stderr.write(`${line}\n`),
+  });
+  for (const line of formatReport(result)) console.log(line);
+  const failed = result.lost > 0 || result.checks.some((check) => !check.ok);
+  process.exit(failed ? 1 : 0);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error((error as Error).message);
+    process.exit(1);
+  });
+}

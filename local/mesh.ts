@@ -1,0 +1,426 @@
+import { createHash, randomUUID } from "node:crypto";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { domains } from "../domains";
+import { Publisher } from "../runtime/publisher";
+import { startDynamoDB } from "./dynamodb";
+import { LocalFunction } from "./functions";
+import { startKinesalite } from "./kinesalite";
+import { MappingRunner, type LocalRecord, type MappingObserver } from "./mapping";
+import { startNeighbours } from "./neighbours";
+import { startPersonalizeEvents } from "./personalize-events";
+import type { LocalPlan } from "./plan";
+import { Scenario } from "./scenario";
+
+export interface LocalMeshOptions {
+  /** Events per second over the four producers. */
+  readonly rate: number;
+  readonly durationSeconds: number;
+  readonly seed: number;
+  readonly faults: boolean;
+  /** How long to wait, after the last event is published, for every subscription to finish it. */
+  readonly drainSeconds?: number;
+  /** Progress lines (stderr in the CLI). */
+  readonly log?: (line: string) => void;
+}
+
+/** One subscription's figures. */
+export interface SubscriptionFigures {
+  readonly mapping: string;
+  readonly function: string;
+  read: number;
+  filteredOut: number;
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  lost: number;
+  latencies: number[];
+}
+
+export interface LocalMeshResult {
+  readonly produced: number;
+  readonly lost: number;
+  readonly deadLettered: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly subscriptions: readonly SubscriptionFigures[];
+  /** Checks of the fault mode (empty without faults): a line each, and whether it held. */
+  readonly checks: readonly { readonly ok: boolean; readonly line: string }[];
+  readonly wallSeconds: number;
+  readonly workDir: string;
+}
+
+/** A local subscriber token: the plan's stand-in hash is replaced with this token's. */
+const PUSH_TOKEN = randomUUID();
+
+/** Decoded event id of a record, or its sequence number for data that is not an envelope. */
+function keyOf(record: LocalRecord): string {
+  try {
+    const id = (JSON.parse(record.data.toString("utf8")) as { id?: unknown }).id;
+    if (typeof id === "string") return id;
+  } catch {
+    // not JSON: keyed by its position
+  }
+  return `${record.shardId}/${record.sequenceNumber}`;
+}
+
+export function percentile(values: readonly number[], p: number): number {
+  if (!values.length) return 0;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/**
+ * Runs the data-in-motion plane of `plan` on this machine: kinesalite with every planned stream,
+ * dynalite with the functions' tables, local Personalize Events / Firehose / API Gateway management
+ * endpoints, every planned function from its own bundle in its own environment, every Kinesis
+ * mapping with its own settings, and the producers publishing a seeded scenario through the
+ * project's Publisher. Resolves with the figures; every server is stopped before it resolves.
+ */
+export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): Promise<LocalMeshResult> {
+  const started = Date.now();
+  const log = options.log ?? (() => undefined);
+  const workDir = mkdtempSync(join(tmpdir(), "local-mesh-"));
+  const region = "eu-west-1";
+  const stops: (() => Promise<void>)[] = [];
+  const functions = new Map<string, LocalFunction>();
+  const runners: MappingRunner[] = [];
+  try {
+    const kinesis = await startKinesalite();
+    stops.push(() => kinesis.stop());
+    for (const stream of plan.streams) await kinesis.createStream(stream.name, stream.shards);
+    const dynamodb = await startDynamoDB();
+    stops.push(() => dynamodb.stop());
+    for (const table of plan.tables) await dynamodb.createTable(table.name, table.hashKey);
+    const neighbours = await startNeighbours();
+    stops.push(() => neighbours.stop());
+    const environments = [...plan.functions.values()].map((fn) => fn.environment);
+    const datasetArns = environments.flatMap((env) =>
+      Object.entries(env)
+        .filter(([name]) => /^PERSONALIZE_.*DATASET_ARN$/.test(name))
+        .map(([, value]) => value),
+    );
+    const trackingId = "local-tracker";
+    const personalize = await startPersonalizeEvents({ trackingIds: [trackingId], datasetArns });
+    stops.push(() => personalize.stop());
+
+    const common = {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: "local",
+      AWS_SECRET_ACCESS_KEY: "local",
+      AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
+      AWS_ENDPOINT_URL_FIREHOSE: neighbours.endpoint,
+      AWS_ENDPOINT_URL_PERSONALIZE_EVENTS: personalize.endpoint,
+      NODE_OPTIONS: "",
+    };
+    for (const planned of plan.functions.values()) {
+      // Values the plan cannot know (outputs of other resources) or holds a stand-in for, made local.
+      const local: Record<string, string> = {};
+      for (const variable of planned.unknownEnvironment) {
+        if (variable !== "PERSONALIZE_TRACKING_ID") {
+          throw new Error(
+            `function ${planned.name}: ${variable} is unknown in the plan and has no local value`,
+          );
+        }
+        local.PERSONALIZE_TRACKING_ID = trackingId;
+      }
+      if (planned.environment.WEBSOCKET_ENDPOINT) {
+        local.WEBSOCKET_ENDPOINT = `${neighbours.endpoint}${new URL(planned.environment.WEBSOCKET_ENDPOINT).pathname}`;
+      }
+      if (planned.environment.PUSH_TOKEN_SHA256) {
+        local.PUSH_TOKEN_SHA256 = createHash("sha256").update(PUSH_TOKEN).digest("hex");
+      }
+      functions.set(
+        planned.name,
+        new LocalFunction(planned, { ...common, ...planned.environment, ...local }, workDir),
+      );
+    }
+    stops.push(async () => {
+      for (const fn of functions.values()) await fn.stop();
+    });
+    log(
+      `local mesh: ${plan.streams.length} streams, ${plan.mappings.length} mappings, ${functions.size} functions; work dir ${workDir}`,
+    );
+
+    const subscribers = await connectSubscribers(plan, functions, 3);
+
+    // Accounting, by event id, per subscription.
+    const figures = new Map<MappingRunner, SubscriptionFigures>();
+    const outcomes = new Map<MappingRunner, Map<string, "delivered" | "filtered" | "dead-lettered">>();
+    const deadLetterCounts = new Map<MappingRunner, Map<string, number>>();
+    const publishedAt = new Map<string, number>();
+    const productOf = new Map<string, string>();
+    for (const mapping of plan.mappings) {
+      const fn = functions.get(mapping.functionName)!;
+      const figure: SubscriptionFigures = {
+        mapping: mapping.name,
+        function: mapping.functionName,
+        read: 0,
+        filteredOut: 0,
+        delivered: 0,
+        retried: 0,
+        deadLettered: 0,
+        lost: 0,
+        latencies: [],
+      };
+      const outcome = new Map<string, "delivered" | "filtered" | "dead-lettered">();
+      const deadLetters = new Map<string, number>();
+      const observer: MappingObserver = {
+        read: () => void figure.read++,
+        filteredOut(record) {
+          figure.filteredOut++;
+          if (!outcome.has(keyOf(record))) outcome.set(keyOf(record), "filtered");
+        },
+        delivered(records, at) {
+          for (const record of records) {
+            const key = keyOf(record);
+            if (outcome.get(key) === "delivered") continue;
+            outcome.set(key, "delivered");
+            figure.delivered++;
+            const from = publishedAt.get(key);
+            if (from !== undefined) figure.latencies.push(at - from);
+          }
+        },
+        retried: (records) => void (figure.retried += records.length),
+        deadLettered(records) {
+          for (const record of records) {
+            const key = keyOf(record);
+            deadLetters.set(key, (deadLetters.get(key) ?? 0) + 1);
+            if (!outcome.has(key)) {
+              outcome.set(key, "dead-lettered");
+              figure.deadLettered++;
+            }
+          }
+        },
+      };
+      const runner = new MappingRunner(mapping, {
+        kinesis: kinesis.client,
+        region,
+        invoke: (event) => fn.invoke(event),
+        observer,
+        destination: async (record, shardId) => {
+          // The S3 destination as a folder: bucket/aws/lambda/<mapping>/<shard>/<time>-<uuid>.
+          const bucket = (mapping.onFailureDestination ?? "none").split(":::").pop()!;
+          const dir = join(workDir, "destinations", bucket, "aws", "lambda", mapping.name, shardId);
+          mkdirSync(dir, { recursive: true });
+          const file = `${new Date().toISOString().replace(/:/g, ".")}-${randomUUID()}.json`;
+          writeFileSync(join(dir, file), JSON.stringify(record));
+        },
+      });
+      figures.set(runner, figure);
+      outcomes.set(runner, outcome);
+      deadLetterCounts.set(runner, deadLetters);
+      runners.push(runner);
+    }
+    stops.push(async () => {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    });
+    for (const runner of runners) await runner.start();
+
+    // Producers: one Publisher per producing domain, the scenario at the given rate.
+    const publishers = new Map<string, Publisher>();
+    for (const domain of domains) {
+      const streamed = domain.products.filter((product) => product.kind !== "at-rest");
+      if (!streamed.length) continue;
+      publishers.set(
+        domain.name,
+        new Publisher({
+          client: kinesis.client,
+          domain,
+          streams: Object.fromEntries(
+            streamed.map((product) => [product.name, { streamName: `${domain.name}.${product.name}` }]),
+          ),
+        }),
+      );
+    }
+    const scenario = new Scenario(options.seed, `run${options.seed}`);
+    const total = Math.round(options.rate * options.durationSeconds);
+    const tickMs = 100;
+    let produced = 0;
+    const producing = Date.now();
+    while (produced < total) {
+      const due = Math.min(total, Math.ceil(((Date.now() - producing + tickMs) / 1000) * options.rate));
+      const events = scenario.next(Math.max(0, due - produced));
+      const byProduct = new Map<string, typeof events>();
+      for (const item of events) byProduct.set(item.product, [...(byProduct.get(item.product) ?? []), item]);
+      await Promise.all(
+        [...byProduct].map(async ([product, items]) => {
+          const [domain, name] = product.split("/") as [string, string];
+          const now = Date.now();
+          for (const item of items) {
+            publishedAt.set(item.event.id, now);
+            productOf.set(item.event.id, product);
+          }
+          const result = await publishers.get(domain)!.publish(
+            name,
+            items.map((item) => item.event),
+          );
+          if (result.failed.length)
+            throw new Error(
+              `${product}: ${result.failed.length} events not published: ${result.failed[0]!.errorMessage}`,
+            );
+        }),
+      );
+      produced += events.length;
+      await new Promise((resolve) => setTimeout(resolve, tickMs));
+    }
+    log(
+      `local mesh: ${produced} events published in ${((Date.now() - producing) / 1000).toFixed(1)} s; draining`,
+    );
+
+    // Drain: every subscription has an outcome for every event of its stream, or the time is up.
+    const expected = (runner: MappingRunner) =>
+      [...productOf]
+        .filter(([, product]) => product.replace("/", ".") === runner.mapping.streamName)
+        .map(([id]) => id);
+    const deadline = Date.now() + (options.drainSeconds ?? 60) * 1000;
+    const settled = () =>
+      runners.every(
+        (runner) => runner.idle() && expected(runner).every((id) => outcomes.get(runner)!.has(id)),
+      );
+    while (!settled() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const lostIds = new Set<string>();
+    for (const runner of runners) {
+      const figure = figures.get(runner)!;
+      for (const id of expected(runner)) {
+        if (!outcomes.get(runner)!.has(id)) {
+          figure.lost++;
+          lostIds.add(id);
+        }
+      }
+    }
+    const checks = effectChecks(
+      personalize.accepted.PutEvents,
+      neighbours.firehose,
+      neighbours.pushed,
+      subscribers,
+    );
+    const latencies = [...figures.values()].flatMap((figure) => figure.latencies);
+    const deadLettered = [...figures.values()].reduce((sum, figure) => sum + figure.deadLettered, 0);
+    return {
+      produced,
+      lost: lostIds.size,
+      deadLettered,
+      p50: percentile(latencies, 50),
+      p99: percentile(latencies, 99),
+      subscriptions: [...figures.values()],
+      checks,
+      wallSeconds: (Date.now() - started) / 1000,
+      workDir,
+    };
+  } finally {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  }
+}
+
+/**
+ * Push subscribers: each connects through the planned `$connect` authorizer and connect function
+ * (the API Gateway WebSocket events they receive, with the local token), so the live feed finds
+ * them in its connections table. Returns the connection ids.
+ */
+async function connectSubscribers(
+  plan: LocalPlan,
+  functions: Map<string, LocalFunction>,
+  count: number,
+): Promise<string[]> {
+  const connected: string[] = [];
+  for (const name of plan.functions.keys()) {
+    const authorizer = functions.get(`${name}-authorizer`);
+    const connect = functions.get(`${name}-connect`);
+    if (!authorizer || !connect) continue;
+    for (let i = 1; i <= count; i++) {
+      const connectionId = `local-${name}-${i}`;
+      const methodArn = `arn:aws:execute-api:eu-west-1:${plan.functions.get(name)!.account}:local/live/$connect`;
+      const allowed = await authorizer.invoke({
+        type: "REQUEST",
+        methodArn,
+        queryStringParameters: { token: PUSH_TOKEN },
+        headers: {},
+      });
+      const effect = allowed.ok
+        ? (allowed.result as { policyDocument?: { Statement?: { Effect?: string }[] } }).policyDocument
+            ?.Statement?.[0]?.Effect
+        : undefined;
+      if (effect !== "Allow")
+        throw new Error(
+          `${name}: the authorizer refused the local subscriber token (${JSON.stringify(allowed)})`,
+        );
+      const answer = await connect.invoke({
+        requestContext: {
+          connectionId,
+          connectedAt: Date.now(),
+          routeKey: "$connect",
+          eventType: "CONNECT",
+          stage: "live",
+        },
+        isBase64Encoded: false,
+      });
+      if (!answer.ok) throw new Error(`${name}: $connect failed: ${answer.errorMessage}`);
+      connected.push(connectionId);
+    }
+  }
+  return connected;
+}
+
+/** Ids seen more than once in `ids`. */
+function repeated(ids: readonly string[]): string[] {
+  const seen = new Set<string>();
+  return ids.filter((id) => (seen.has(id) ? true : (seen.add(id), false)));
+}
+
+/**
+ * What the neighbours received, checked: each event reaches Personalize at most once and, per
+ * user, in the order it happened; each document reaches Firehose at most once; each subscriber
+ * gets each event at most once.
+ */
+function effectChecks(
+  putEvents: readonly Record<string, unknown>[],
+  firehose: ReadonlyMap<string, string[]>,
+  pushed: ReadonlyMap<string, string[]>,
+  subscribers: readonly string[],
+): { ok: boolean; line: string }[] {
+  const events = putEvents.flatMap((call) =>
+    (call.eventList as { eventId: string; sentAt: number }[]).map((event) => ({
+      ...event,
+      userId: String(call.userId),
+    })),
+  );
+  const twice = repeated(events.map((event) => event.eventId));
+  const lastByUser = new Map<string, number>();
+  const outOfOrder = events.filter((event) => {
+    const last = lastByUser.get(event.userId) ?? -Infinity;
+    lastByUser.set(event.userId, Math.max(last, event.sentAt));
+    return event.sentAt < last;
+  });
+  const documents = [...firehose.values()]
+    .flat()
+    .map((line) => String((JSON.parse(line) as { eventId?: unknown }).eventId));
+  const pushedTwice = subscribers.flatMap((connection) =>
+    repeated(
+      (pushed.get(connection) ?? []).flatMap((message) =>
+        (JSON.parse(message) as { events: { id: string }[] }).events.map((e) => e.id),
+      ),
+    ),
+  );
+  const example = (ids: readonly string[]) => (ids.length ? ` (e.g. ${ids[0]})` : "");
+  return [
+    {
+      ok: twice.length === 0,
+      line: `Personalize PutEvents: ${events.length} events, ${twice.length} received more than once${example(twice)}`,
+    },
+    {
+      ok: outOfOrder.length === 0,
+      line: `Personalize PutEvents: ${outOfOrder.length} events of a user received after a later one${example(outOfOrder.map((e) => e.eventId))}`,
+    },
+    {
+      ok: repeated(documents).length === 0,
+      line: `Firehose: ${documents.length} documents, ${repeated(documents).length} received more than once${example(repeated(documents))}`,
+    },
+    {
+      ok: pushedTwice.length === 0,
+      line: `push: ${subscribers.length} subscribers, ${pushedTwice.length} events pushed twice to one${example(pushedTwice)}`,
+    },
+  ];
+}
