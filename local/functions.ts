@@ -56,6 +56,8 @@ export class LocalFunction {
   /** Invocations so far, and cold starts (environments started). */
   invocations = 0;
   coldStarts = 0;
+  /** Milliseconds spent in invocations. */
+  busyMs = 0;
 
   constructor(
     readonly planned: PlannedFunction,
@@ -97,6 +99,7 @@ export class LocalFunction {
     const id = `${this.planned.name}-${++this.next}`;
     const timeoutMs = this.planned.timeoutSeconds * 1000;
     this.invocations++;
+    const started = Date.now();
     return new Promise<InvocationResult>((resolve) => {
       const timer = setTimeout(
         () =>
@@ -105,6 +108,7 @@ export class LocalFunction {
       );
       this.pending.set(id, (result) => {
         clearTimeout(timer);
+        this.busyMs += Date.now() - started;
         this.pending.delete(id);
         resolve(result);
       });

@@ -75,6 +75,8 @@ export interface MappingRunnerOptions {
   readonly pollMs?: number;
   /** @default 100 ms */
   readonly retryDelayMs?: number;
+  /** The function's timeout, for the time a batch may hold its shard lane. */
+  readonly timeoutSeconds: number;
 }
 
 interface Work {
@@ -90,6 +92,8 @@ export class MappingRunner {
   private readonly loops: Promise<void>[] = [];
   /** Records read but not yet finished (delivered, filtered or discarded), for `idle()`. */
   private inFlight = 0;
+  /** Longest time one batch held its shard lane, from its first invocation to its last. */
+  longestBatchMs = 0;
 
   constructor(
     readonly mapping: PlannedMapping,
@@ -122,6 +126,22 @@ export class MappingRunner {
       this.loops.push(this.poll(shard.ShardId!, ShardIterator!, lanes));
       for (const lane of lanes) this.loops.push(this.process(lane));
     }
+  }
+
+  /**
+   * How long a batch may hold its shard lane under the mapping's settings: records older than
+   * `MaximumRecordAgeInSeconds` are not invoked again, so the age limit plus one invocation's
+   * timeout; without an age limit, every allowed attempt running to the timeout (bisection levels
+   * do not count towards the retry quota, so they are added); unbounded when neither is set.
+   */
+  allowedBatchMs(): number {
+    const { maximumRetryAttempts, maximumRecordAgeInSeconds, batchSize, bisectBatchOnFunctionError } =
+      this.mapping;
+    const invocationMs = this.options.timeoutSeconds * 1000 + (this.options.retryDelayMs ?? 100);
+    if (maximumRecordAgeInSeconds >= 0) return maximumRecordAgeInSeconds * 1000 + invocationMs;
+    if (maximumRetryAttempts < 0) return Infinity;
+    const halvings = bisectBatchOnFunctionError ? Math.ceil(Math.log2(batchSize)) : 0;
+    return (maximumRetryAttempts + 1) * 2 ** halvings * invocationMs;
   }
 
   /** True when every record read so far is finished. */
@@ -183,7 +203,9 @@ export class MappingRunner {
       }
       const batch = lane.splice(0, this.mapping.batchSize);
       firstSeenAt = undefined;
+      const started = Date.now();
       await this.runBatch(batch);
+      this.longestBatchMs = Math.max(this.longestBatchMs, Date.now() - started);
       this.inFlight -= batch.length;
     }
   }

@@ -11,7 +11,8 @@ import { MappingRunner, type LocalRecord, type MappingObserver } from "./mapping
 import { startNeighbours } from "./neighbours";
 import { startPersonalizeEvents } from "./personalize-events";
 import type { LocalPlan } from "./plan";
-import { Scenario } from "./scenario";
+import { Faults, type Ledger } from "./faults";
+import { Scenario, type ScenarioEvent } from "./scenario";
 
 export interface LocalMeshOptions {
   /** Events per second over the four producers. */
@@ -148,7 +149,7 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
     // Accounting, by event id, per subscription.
     const figures = new Map<MappingRunner, SubscriptionFigures>();
     const outcomes = new Map<MappingRunner, Map<string, "delivered" | "filtered" | "dead-lettered">>();
-    const deadLetterCounts = new Map<MappingRunner, Map<string, number>>();
+    const ledgers: Ledger[] = [];
     const publishedAt = new Map<string, number>();
     const productOf = new Map<string, string>();
     for (const mapping of plan.mappings) {
@@ -166,8 +167,12 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       };
       const outcome = new Map<string, "delivered" | "filtered" | "dead-lettered">();
       const deadLetters = new Map<string, number>();
+      const sequenceNumbers = new Map<string, string>();
       const observer: MappingObserver = {
-        read: () => void figure.read++,
+        read(record) {
+          figure.read++;
+          sequenceNumbers.set(keyOf(record), record.sequenceNumber);
+        },
         filteredOut(record) {
           figure.filteredOut++;
           if (!outcome.has(keyOf(record))) outcome.set(keyOf(record), "filtered");
@@ -198,6 +203,7 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
         kinesis: kinesis.client,
         region,
         invoke: (event) => fn.invoke(event),
+        timeoutSeconds: fn.planned.timeoutSeconds,
         observer,
         destination: async (record, shardId) => {
           // The S3 destination as a folder: bucket/aws/lambda/<mapping>/<shard>/<time>-<uuid>.
@@ -210,7 +216,14 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       });
       figures.set(runner, figure);
       outcomes.set(runner, outcome);
-      deadLetterCounts.set(runner, deadLetters);
+      ledgers.push({
+        mapping,
+        outcomes: outcome,
+        deadLetters,
+        sequenceNumbers,
+        longestBatchMs: () => runner.longestBatchMs,
+        allowedBatchMs: () => runner.allowedBatchMs(),
+      });
       runners.push(runner);
     }
     stops.push(async () => {
@@ -235,6 +248,22 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       );
     }
     const scenario = new Scenario(options.seed, `run${options.seed}`);
+    const published: ScenarioEvent[] = [];
+    const faults = options.faults
+      ? new Faults({
+          plan,
+          kinesis: kinesis.client,
+          publishers,
+          personalize,
+          neighbours,
+          dynamodb,
+          functions,
+          subscribers,
+          workDir,
+          published,
+          log,
+        })
+      : undefined;
     const total = Math.round(options.rate * options.durationSeconds);
     const tickMs = 100;
     let produced = 0;
@@ -263,6 +292,8 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
         }),
       );
       produced += events.length;
+      published.push(...events);
+      await faults?.at(produced / total);
       await new Promise((resolve) => setTimeout(resolve, tickMs));
     }
     log(
@@ -291,12 +322,16 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
         }
       }
     }
-    const checks = effectChecks(
-      personalize.accepted.PutEvents,
-      neighbours.firehose,
-      neighbours.pushed,
-      subscribers,
-    );
+    for (const fn of functions.values()) {
+      log(
+        `${fn.planned.name}: ${fn.invocations} invocations, ${fn.coldStarts} cold starts, busy ${(fn.busyMs / 1000).toFixed(1)} s`,
+      );
+    }
+    log(`DynamoDB requests: ${JSON.stringify(dynamodb.requests)}`);
+    const checks = [
+      ...effectChecks(personalize.accepted.PutEvents, neighbours.firehose, neighbours.pushed, subscribers),
+      ...((await faults?.checks(ledgers)) ?? []),
+    ];
     const latencies = [...figures.values()].flatMap((figure) => figure.latencies);
     const deadLettered = [...figures.values()].reduce((sum, figure) => sum + figure.deadLettered, 0);
     return {
