@@ -74,10 +74,16 @@ export class Faults {
   private readonly steps: { at: number; name: string; run: () => Promise<void> }[];
   private readonly poisons: Poison[] = [];
   private readonly done: string[] = [];
-  private crashed = false;
+  /** When the crashed invocation started, and when it crashed. */
+  private crash: { since: number; at: number } | undefined;
+  /** PutEvents calls accepted so far, with when. */
+  private readonly accepted: { at: number; eventIds: string[] }[] = [];
 
   constructor(private readonly context: FaultContext) {
     const writer = this.personalizeWriter();
+    context.personalize.afterAccept = (operation, body) => {
+      if (operation === "PutEvents") this.accepted.push({ at: Date.now(), eventIds: eventIdsOf(body) });
+    };
     this.steps = [
       { at: 0.2, name: "poison records", run: () => this.poison() },
       {
@@ -104,15 +110,32 @@ export class Faults {
         at: 0.6,
         name: `crash of ${writer?.planned.name ?? "the Personalize writer"} mid-batch`,
         run: async () => {
-          context.personalize.afterAccept = (operation) => {
-            if (operation !== "PutEvents" || this.crashed) return;
-            this.crashed = true;
-            writer?.crash();
+          const record = context.personalize.afterAccept!;
+          context.personalize.afterAccept = (operation, body) => {
+            record(operation, body);
+            if (operation !== "PutEvents" || this.crash || !writer?.runningSince) return;
+            this.crash = { since: writer.runningSince, at: Date.now() };
+            writer.crash();
           };
         },
       },
       { at: 0.7, name: "duplicate delivery", run: () => this.duplicate() },
     ];
+  }
+
+  /**
+   * The events the crashed invocation sent to Personalize: its calls accepted before the crash and
+   * those it had in flight, which the local endpoint answers within a second (a retry of the batch
+   * may send them again: at-least-once after a crash, see `recordOwner` in the consumer kit).
+   */
+  crashVictims(): Set<string> {
+    const crash = this.crash;
+    if (!crash) return new Set();
+    return new Set(
+      this.accepted
+        .filter((call) => call.at >= crash.since && call.at <= crash.at + 1000)
+        .flatMap((call) => call.eventIds),
+    );
   }
 
   /** Runs the steps due at `progress` (share of the events produced). */
@@ -230,8 +253,8 @@ export class Faults {
     const checks: { ok: boolean; line: string }[] = [];
     const pending = this.steps.map((step) => step.name);
     checks.push({
-      ok: pending.length === 0 && this.crashed,
-      line: `faults injected: ${this.done.join(", ")}${this.crashed ? "" : " (the crash never happened)"}${pending.length ? `; not reached: ${pending.join(", ")}` : ""}`,
+      ok: pending.length === 0 && this.crash !== undefined,
+      line: `faults injected: ${this.done.join(", ")}${this.crash !== undefined ? "" : " (the crash never happened)"}${pending.length ? `; not reached: ${pending.join(", ")}` : ""}`,
     });
     for (const poison of this.poisons) {
       for (const ledger of ledgers.filter((l) => l.mapping.streamName === poison.stream)) {
@@ -313,4 +336,8 @@ export class Faults {
     }
     return undefined;
   }
+}
+
+function eventIdsOf(body: Record<string, unknown>): string[] {
+  return ((body.eventList ?? []) as { eventId?: string }[]).map((event) => String(event.eventId));
 }

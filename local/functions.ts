@@ -58,6 +58,8 @@ export class LocalFunction {
   coldStarts = 0;
   /** Milliseconds spent in invocations. */
   busyMs = 0;
+  /** When the invocation running now started (ms), if one is. */
+  runningSince: number | undefined;
 
   constructor(
     readonly planned: PlannedFunction,
@@ -100,6 +102,7 @@ export class LocalFunction {
     const timeoutMs = this.planned.timeoutSeconds * 1000;
     this.invocations++;
     const started = Date.now();
+    this.runningSince = started;
     return new Promise<InvocationResult>((resolve) => {
       const timer = setTimeout(
         () =>
@@ -109,6 +112,7 @@ export class LocalFunction {
       this.pending.set(id, (result) => {
         clearTimeout(timer);
         this.busyMs += Date.now() - started;
+        this.runningSince = undefined;
         this.pending.delete(id);
         resolve(result);
       });

@@ -24,7 +24,7 @@ export interface LocalPersonalizeEvents {
   /** PutEvents calls naming one of these event ids are refused (400 InvalidInputException). */
   readonly refusedEventIds: Set<string>;
   /** Called after each accepted request, once its answer is sent. */
-  afterAccept: ((operation: Operation) => void) | undefined;
+  afterAccept: ((operation: Operation, body: Record<string, unknown>) => void) | undefined;
   /** Makes the next `count` requests answer with `status` and error `type` (throttling, 5xx). */
   failNext(count: number, status: number, type: string): void;
   reset(): void;
@@ -154,13 +154,11 @@ export async function startPersonalizeEvents(
     request.on("end", () => {
       try {
         if (request.method !== "POST") throw new Refusal(405, "UnknownOperationException", "POST only");
-        handle(
-          request.url ?? "/",
-          JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>,
-        );
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+        handle(request.url ?? "/", body);
         response
           .writeHead(200, { "content-type": "application/json" })
-          .end("{}", () => local.afterAccept?.(operationOf(request.url ?? "/")));
+          .end("{}", () => local.afterAccept?.(operationOf(request.url ?? "/"), body));
       } catch (error) {
         const refusal =
           error instanceof Refusal
