@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { percentile, runLocalMesh, type LocalMeshResult } from "./mesh";
 import { loadPlan } from "./plan";
 
-const USAGE = `usage: npm run local -- [--stack dev] [--rate 200] [--duration 60] [--seed 1] [--faults]
+const USAGE = `usage: npm run local -- [--stack dev] [--rate 125] [--duration 80] [--seed 1] [--faults]
 
 Runs the data-in-motion plane of plan/<stack>.json (written by npm run plan -- <stack>) on this machine.`;
 
@@ -15,7 +15,7 @@ interface Flags {
 }
 
 export function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { stack: "dev", rate: 200, duration: 60, seed: 1, faults: false };
+  const flags: Flags = { stack: "dev", rate: 125, duration: 80, seed: 1, faults: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
     if (flag === "--faults") {
