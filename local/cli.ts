@@ -1,10 +1,15 @@
 import { join } from "node:path";
 import { percentile, runLocalMesh, type LocalMeshResult } from "./mesh";
 import { loadPlan } from "./plan";
+import { environmentKinesis, productStream, publishEvents, readEvents, tail } from "./tools";
 
 const USAGE = `usage: npm run local -- [--stack dev] [--rate 125] [--duration 80] [--seed 1] [--faults]
+       npm run local -- publish <domain>/<product> <events.jsonl>
+       npm run local -- tail <domain>/<product> [--from-start] [--limit N]
 
-Runs the data-in-motion plane of plan/<stack>.json (written by npm run plan -- <stack>) on this machine.`;
+Without a command: runs the data-in-motion plane of plan/<stack>.json (written by npm run plan --
+<stack>) on this machine. publish and tail work against the Kinesis endpoint, region and credentials
+of the usual AWS environment (AWS_ENDPOINT_URL_KINESIS for a local server).`;
 
 interface Flags {
   stack: string;
@@ -66,7 +71,41 @@ export function formatReport(result: LocalMeshResult): string[] {
   return lines;
 }
 
+/** `publish` and `tail`; true when the arguments named one of them. */
+async function tool(argv: readonly string[]): Promise<boolean> {
+  const [command, ref, ...rest] = argv;
+  if (command === "publish") {
+    if (!ref || rest.length !== 1) throw new Error(USAGE);
+    productStream(ref);
+    const result = await publishEvents(ref, readEvents(rest[0]!), environmentKinesis());
+    console.log(`published ${result.published} events to ${ref}, ${result.failed} failed`);
+    if (result.failed) process.exitCode = 1;
+    return true;
+  }
+  if (command === "tail") {
+    if (!ref) throw new Error(USAGE);
+    const fromStart = rest.includes("--from-start");
+    const limitAt = rest.indexOf("--limit");
+    const limit = limitAt >= 0 ? Number(rest[limitAt + 1]) : undefined;
+    if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) {
+      throw new Error(`--limit: expected a positive integer, got ${rest[limitAt + 1]}`);
+    }
+    const stop = new AbortController();
+    process.once("SIGINT", () => stop.abort());
+    await tail(ref, {
+      client: environmentKinesis(),
+      fromStart,
+      ...(limit !== undefined && { limit }),
+      signal: stop.signal,
+      onRecord: (line) => console.log(line),
+    });
+    return true;
+  }
+  return false;
+}
+
 async function main(): Promise<void> {
+  if (await tool(process.argv.slice(2))) return;
   const flags = parseFlags(process.argv.slice(2));
   const plan = loadPlan(join(__dirname, "..", "plan", `${flags.stack}.json`));
   const result = await runLocalMesh(plan, {
