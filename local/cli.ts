@@ -3,7 +3,7 @@ import { percentile, runLocalMesh, type LocalMeshResult } from "./mesh";
 import { loadPlan } from "./plan";
 import { environmentKinesis, productStream, publishEvents, readEvents, tail } from "./tools";
 
-const USAGE = `usage: npm run local -- [--stack dev] [--rate 125] [--duration 80] [--seed 1] [--faults]
+const USAGE = `usage: npm run local -- [--stack dev] [--rate 125] [--duration 80] [--seed 1] [--faults | --serve]
        npm run local -- publish <domain>/<product> <events.jsonl>
        npm run local -- tail <domain>/<product> [--from-start] [--limit N]
 
@@ -17,14 +17,15 @@ interface Flags {
   duration: number;
   seed: number;
   faults: boolean;
+  serve: boolean;
 }
 
 export function parseFlags(argv: readonly string[]): Flags {
-  const flags: Flags = { stack: "dev", rate: 125, duration: 80, seed: 1, faults: false };
+  const flags: Flags = { stack: "dev", rate: 125, duration: 80, seed: 1, faults: false, serve: false };
   for (let i = 0; i < argv.length; i++) {
     const flag = argv[i]!;
-    if (flag === "--faults") {
-      flags.faults = true;
+    if (flag === "--faults" || flag === "--serve") {
+      flags[flag.slice(2) as "faults" | "serve"] = true;
       continue;
     }
     const value = argv[++i];
@@ -38,6 +39,7 @@ export function parseFlags(argv: readonly string[]): Flags {
       throw new Error(`unknown or incomplete flag ${flag}\n${USAGE}`);
     }
   }
+  if (flags.faults && flags.serve) throw new Error(`--faults and --serve exclude each other\n${USAGE}`);
   return flags;
 }
 
@@ -108,7 +110,10 @@ async function main(): Promise<void> {
   if (await tool(process.argv.slice(2))) return;
   const flags = parseFlags(process.argv.slice(2));
   const plan = loadPlan(join(__dirname, "..", "plan", `${flags.stack}.json`));
+  const stop = new AbortController();
+  if (flags.serve) process.once("SIGINT", () => stop.abort());
   const result = await runLocalMesh(plan, {
+    ...(flags.serve && { serve: stop.signal }),
     rate: flags.rate,
     durationSeconds: flags.duration,
     seed: flags.seed,

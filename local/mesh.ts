@@ -24,6 +24,11 @@ export interface LocalMeshOptions {
   readonly drainSeconds?: number;
   /** Progress lines (stderr in the CLI). */
   readonly log?: (line: string) => void;
+  /**
+   * Serve instead of producing: the mesh runs, empty, until the signal aborts, for teams to publish
+   * to it (`npm run local -- publish`, with the endpoint it prints) and watch each outcome.
+   */
+  readonly serve?: AbortSignal;
 }
 
 /** One subscription's figures. */
@@ -175,6 +180,7 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
         },
         filteredOut(record) {
           figure.filteredOut++;
+          if (options.serve) log(`${mapping.name}: ${keyOf(record)} filtered out`);
           if (!outcome.has(keyOf(record))) outcome.set(keyOf(record), "filtered");
         },
         delivered(records, at) {
@@ -182,6 +188,7 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
             const key = keyOf(record);
             if (outcome.get(key) === "delivered") continue;
             outcome.set(key, "delivered");
+            if (options.serve) log(`${mapping.name}: ${key} delivered`);
             figure.delivered++;
             const from = publishedAt.get(key);
             if (from !== undefined) figure.latencies.push(at - from);
@@ -194,6 +201,7 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
             deadLetters.set(key, (deadLetters.get(key) ?? 0) + 1);
             if (!outcome.has(key)) {
               outcome.set(key, "dead-lettered");
+              if (options.serve) log(`${mapping.name}: ${key} dead-lettered (see ${workDir}/destinations)`);
               figure.deadLettered++;
             }
           }
@@ -264,7 +272,17 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
           log,
         })
       : undefined;
-    const total = Math.round(options.rate * options.durationSeconds);
+    if (options.serve) {
+      log(
+        `serving until Ctrl-C; publish with: AWS_ENDPOINT_URL_KINESIS=${kinesis.endpoint} AWS_REGION=${region} ` +
+          `AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local npm run local -- publish <domain>/<product> <file.jsonl>`,
+      );
+      const signal = options.serve;
+      await new Promise<void>((resolve) =>
+        signal.aborted ? resolve() : signal.addEventListener("abort", () => resolve(), { once: true }),
+      );
+    }
+    const total = options.serve ? 0 : Math.round(options.rate * options.durationSeconds);
     const tickMs = 100;
     let produced = 0;
     const producing = Date.now();
