@@ -6,10 +6,11 @@ import type { Publisher } from "../runtime/publisher";
 import type { LocalDynamoDB } from "./dynamodb";
 import { filterView, parsePatterns, passes } from "./filter";
 import type { LocalFunction } from "./functions";
-import type { LocalNeighbours } from "./neighbours";
+import type { LocalFirehose } from "./firehose";
 import type { LocalPersonalizeEvents } from "./personalize-events";
 import type { LocalPlan, PlannedMapping } from "./plan";
 import type { ScenarioEvent } from "./scenario";
+import type { Subscriber } from "./websocket-gateway";
 
 /** What one subscription did with each event, by event id (or `<shard>/<sequence>` for undecodable data). */
 export interface Ledger {
@@ -29,10 +30,10 @@ export interface FaultContext {
   readonly kinesis: KinesisClient;
   readonly publishers: ReadonlyMap<string, Publisher>;
   readonly personalize: LocalPersonalizeEvents;
-  readonly neighbours: LocalNeighbours;
+  readonly firehose: LocalFirehose;
   readonly dynamodb: LocalDynamoDB;
   readonly functions: ReadonlyMap<string, LocalFunction>;
-  readonly subscribers: readonly string[];
+  readonly subscribers: readonly Subscriber[];
   readonly workDir: string;
   /** Interaction events published so far, for the duplicate delivery. */
   readonly published: readonly ScenarioEvent[];
@@ -63,7 +64,7 @@ interface Poison {
  * - a crash of the Personalize writer's environment mid-batch, right after one of its PutEvents
  *   calls was accepted (effects done, completions not recorded);
  * - a duplicate delivery: interaction events already published, published again with their ids;
- * - a push subscriber that goes away (its connection answers 410 Gone from then on).
+ * - a push subscriber whose connection drops (API Gateway then runs `$disconnect`).
  *
  * Required: nothing lost; every poison record dead-lettered exactly once by every subscription that
  * should refuse it (and by no other), with its reason; no event dead-lettered that is not poison; no
@@ -89,7 +90,8 @@ export class Faults {
       {
         at: 0.3,
         name: "subscriber disconnects",
-        run: async () => void context.neighbours.gone.add(context.subscribers[0]!),
+        // Dropped without a close handshake, as a phone losing its network.
+        run: async () => context.subscribers[0]!.socket.terminate(),
       },
       {
         at: 0.4,
@@ -99,7 +101,7 @@ export class Faults {
       {
         at: 0.45,
         name: "Firehose partial failures",
-        run: async () => context.neighbours.refuseEntries(3, 5),
+        run: async () => context.firehose.refuseEntries(3, 5),
       },
       {
         at: 0.5,
@@ -305,11 +307,11 @@ export class Faults {
       const { Items = [] } = await this.context.dynamodb.client.send(
         new ScanCommand({ TableName: table.name }),
       );
-      const left = Items.map((item) => item.connectionId?.S);
-      const gone = this.context.subscribers[0]!;
+      const [gone, ...others] = this.context.subscribers;
+      const stillReceiving = others.every((subscriber) => subscriber.messages.length > 0);
       checks.push({
-        ok: !left.includes(gone) && left.length === this.context.subscribers.length - 1,
-        line: `push: the subscriber that went away (${gone}) was removed, ${left.length} remain`,
+        ok: Items.length === others.length && stillReceiving,
+        line: `push: the subscriber that went away was removed from ${table.name} (${Items.length} connections remain, the others still receive); it got ${gone!.messages.length} messages before`,
       });
     }
     return checks;

@@ -8,7 +8,13 @@ import { startDynamoDB } from "./dynamodb";
 import { LocalFunction } from "./functions";
 import { startKinesalite } from "./kinesalite";
 import { MappingRunner, type LocalRecord, type MappingObserver } from "./mapping";
-import { startNeighbours } from "./neighbours";
+import { startFirehose } from "./firehose";
+import {
+  startWebSocketGateway,
+  subscribe,
+  type LocalWebSocketGateway,
+  type Subscriber,
+} from "./websocket-gateway";
 import { startPersonalizeEvents } from "./personalize-events";
 import type { LocalPlan } from "./plan";
 import { Faults, type Ledger } from "./faults";
@@ -99,8 +105,8 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
     const dynamodb = await startDynamoDB();
     stops.push(() => dynamodb.stop());
     for (const table of plan.tables) await dynamodb.createTable(table.name, table.hashKey);
-    const neighbours = await startNeighbours();
-    stops.push(() => neighbours.stop());
+    const firehose = await startFirehose();
+    stops.push(() => firehose.stop());
     const environments = [...plan.functions.values()].map((fn) => fn.environment);
     const datasetArns = environments.flatMap((env) =>
       Object.entries(env)
@@ -116,10 +122,29 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       AWS_ACCESS_KEY_ID: "local",
       AWS_SECRET_ACCESS_KEY: "local",
       AWS_ENDPOINT_URL_DYNAMODB: dynamodb.endpoint,
-      AWS_ENDPOINT_URL_FIREHOSE: neighbours.endpoint,
+      AWS_ENDPOINT_URL_FIREHOSE: firehose.endpoint,
       AWS_ENDPOINT_URL_PERSONALIZE_EVENTS: personalize.endpoint,
       NODE_OPTIONS: "",
     };
+    // One WebSocket API per push channel: the functions that push name its management endpoint.
+    const gateways: LocalWebSocketGateway[] = [];
+    const managementEndpoints = new Map<string, string>();
+    for (const planned of plan.functions.values()) {
+      if (!planned.environment.WEBSOCKET_ENDPOINT) continue;
+      const part = (suffix: string) => {
+        const fn = functions.get(`${planned.name}-${suffix}`);
+        if (!fn) throw new Error(`${planned.name}: the plan has no ${planned.name}-${suffix} function`);
+        return fn;
+      };
+      const gateway = await startWebSocketGateway(
+        () => ({ authorizer: part("authorizer"), connect: part("connect"), disconnect: part("disconnect") }),
+        planned.account,
+        new URL(planned.environment.WEBSOCKET_ENDPOINT).pathname.slice(1),
+      );
+      stops.push(() => gateway.stop());
+      gateways.push(gateway);
+      managementEndpoints.set(planned.name, gateway.managementEndpoint);
+    }
     for (const planned of plan.functions.values()) {
       // Values the plan cannot know (outputs of other resources) or holds a stand-in for, made local.
       const local: Record<string, string> = {};
@@ -131,9 +156,8 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
         }
         local.PERSONALIZE_TRACKING_ID = trackingId;
       }
-      if (planned.environment.WEBSOCKET_ENDPOINT) {
-        local.WEBSOCKET_ENDPOINT = `${neighbours.endpoint}${new URL(planned.environment.WEBSOCKET_ENDPOINT).pathname}`;
-      }
+      const managementEndpoint = managementEndpoints.get(planned.name);
+      if (managementEndpoint) local.WEBSOCKET_ENDPOINT = managementEndpoint;
       if (planned.environment.PUSH_TOKEN_SHA256) {
         local.PUSH_TOKEN_SHA256 = createHash("sha256").update(PUSH_TOKEN).digest("hex");
       }
@@ -149,7 +173,14 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       `local mesh: ${plan.streams.length} streams, ${plan.mappings.length} mappings, ${functions.size} functions; work dir ${workDir}`,
     );
 
-    const subscribers = await connectSubscribers(plan, functions, 3);
+    // Push subscribers: real WebSocket clients, three per channel, through the $connect authorizer.
+    const subscribers: Subscriber[] = [];
+    stops.push(async () => {
+      for (const subscriber of subscribers) subscriber.socket.terminate();
+    });
+    for (const gateway of gateways) {
+      for (let i = 0; i < 3; i++) subscribers.push(await subscribe(gateway.url, PUSH_TOKEN));
+    }
 
     // Accounting, by event id, per subscription.
     const figures = new Map<MappingRunner, SubscriptionFigures>();
@@ -263,7 +294,7 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
           kinesis: kinesis.client,
           publishers,
           personalize,
-          neighbours,
+          firehose,
           dynamodb,
           functions,
           subscribers,
@@ -346,11 +377,33 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       );
     }
     log(`DynamoDB requests: ${JSON.stringify(dynamodb.requests)}`);
+    // What the push functions completed must have reached every subscriber still connected.
+    const pushed = new Set(
+      ledgers
+        .filter((ledger) => managementEndpoints.has(ledger.mapping.functionName))
+        .flatMap((ledger) =>
+          [...ledger.outcomes].filter(([, outcome]) => outcome === "delivered").map(([id]) => id),
+        ),
+    );
+    const connected = subscribers.filter(
+      (subscriber) => subscriber.socket.readyState === subscriber.socket.OPEN,
+    );
+    const missing = connected.map((subscriber) => {
+      const got = new Set(
+        subscriber.messages.flatMap((message) =>
+          (JSON.parse(message) as { events: { id: string }[] }).events.map((e) => e.id),
+        ),
+      );
+      return [...pushed].filter((id) => !got.has(id));
+    });
     const checks = [
+      {
+        ok: missing.every((ids) => ids.length === 0),
+        line: `push: each of the ${connected.length} connected subscribers received the ${pushed.size} events the live feed completed; missing: ${missing.map((ids) => ids.length).join(", ")}`,
+      },
       ...effectChecks(
         personalize.accepted.PutEvents,
-        neighbours.firehose,
-        neighbours.pushed,
+        firehose.records,
         subscribers,
         faults?.crashVictims() ?? new Set(),
       ),
@@ -374,55 +427,6 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
   }
 }
 
-/**
- * Push subscribers: each connects through the planned `$connect` authorizer and connect function
- * (the API Gateway WebSocket events they receive, with the local token), so the live feed finds
- * them in its connections table. Returns the connection ids.
- */
-async function connectSubscribers(
-  plan: LocalPlan,
-  functions: Map<string, LocalFunction>,
-  count: number,
-): Promise<string[]> {
-  const connected: string[] = [];
-  for (const name of plan.functions.keys()) {
-    const authorizer = functions.get(`${name}-authorizer`);
-    const connect = functions.get(`${name}-connect`);
-    if (!authorizer || !connect) continue;
-    for (let i = 1; i <= count; i++) {
-      const connectionId = `local-${name}-${i}`;
-      const methodArn = `arn:aws:execute-api:eu-west-1:${plan.functions.get(name)!.account}:local/live/$connect`;
-      const allowed = await authorizer.invoke({
-        type: "REQUEST",
-        methodArn,
-        queryStringParameters: { token: PUSH_TOKEN },
-        headers: {},
-      });
-      const effect = allowed.ok
-        ? (allowed.result as { policyDocument?: { Statement?: { Effect?: string }[] } }).policyDocument
-            ?.Statement?.[0]?.Effect
-        : undefined;
-      if (effect !== "Allow")
-        throw new Error(
-          `${name}: the authorizer refused the local subscriber token (${JSON.stringify(allowed)})`,
-        );
-      const answer = await connect.invoke({
-        requestContext: {
-          connectionId,
-          connectedAt: Date.now(),
-          routeKey: "$connect",
-          eventType: "CONNECT",
-          stage: "live",
-        },
-        isBase64Encoded: false,
-      });
-      if (!answer.ok) throw new Error(`${name}: $connect failed: ${answer.errorMessage}`);
-      connected.push(connectionId);
-    }
-  }
-  return connected;
-}
-
 /** Ids seen more than once in `ids`. */
 function repeated(ids: readonly string[]): string[] {
   const seen = new Set<string>();
@@ -437,8 +441,7 @@ function repeated(ids: readonly string[]): string[] {
 function effectChecks(
   putEvents: readonly Record<string, unknown>[],
   firehose: ReadonlyMap<string, string[]>,
-  pushed: ReadonlyMap<string, string[]>,
-  subscribers: readonly string[],
+  subscribers: readonly Subscriber[],
   /** Events a crashed invocation had sent: sent again by its retry, by design (at-least-once). */
   crashVictims: ReadonlySet<string>,
 ): { ok: boolean; line: string }[] {
@@ -464,9 +467,10 @@ function effectChecks(
   const documents = [...firehose.values()]
     .flat()
     .map((line) => String((JSON.parse(line) as { eventId?: unknown }).eventId));
-  const pushedTwice = subscribers.flatMap((connection) =>
+  const received = subscribers.flatMap((subscriber) => subscriber.messages).length;
+  const pushedTwice = subscribers.flatMap((subscriber) =>
     repeated(
-      (pushed.get(connection) ?? []).flatMap((message) =>
+      subscriber.messages.flatMap((message) =>
         (JSON.parse(message) as { events: { id: string }[] }).events.map((e) => e.id),
       ),
     ),
@@ -491,7 +495,7 @@ function effectChecks(
     },
     {
       ok: pushedTwice.length === 0,
-      line: `push: ${subscribers.length} subscribers, ${pushedTwice.length} events pushed twice to one${example(pushedTwice)}`,
+      line: `push: ${subscribers.length} WebSocket subscribers received ${received} messages, ${pushedTwice.length} events twice${example(pushedTwice)}`,
     },
   ];
 }

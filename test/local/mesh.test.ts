@@ -55,7 +55,12 @@ describe("npm run local: the dev plan's data-in-motion plane, short runs", funct
     it("has the neighbours receive each effect once, Personalize per user in order", () => {
       assert.ok(result.checks.length > 0);
       for (const check of result.checks) assert.ok(check.ok, check.line);
-      assert.match(result.checks.map((c) => c.line).join("\n"), /Personalize PutEvents: [1-9]\d* events/);
+      const lines = result.checks.map((c) => c.line).join("\n");
+      assert.match(lines, /Personalize PutEvents: [1-9]\d* events/);
+      assert.match(
+        lines,
+        /each of the 3 connected subscribers received the [1-9]\d* events the live feed completed/,
+      );
     });
 
     it("measures end-to-end latency", () => {

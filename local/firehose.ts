@@ -3,45 +3,32 @@ import type { AddressInfo } from "node:net";
 import { Refusal } from "./personalize-events";
 
 /**
- * Local endpoints for the Firehose API (JSON 1.1, `X-Amz-Target: Firehose_20150804.<Operation>`)
- * and the API Gateway management API (REST, `POST /<stage>/@connections/<id>`), so that the real
- * SDK clients of the handlers are pointed at them by endpoint. Every call is recorded; faults are
- * injected by the caller: whole-call errors (throttling, 5xx) and, for Firehose, refused entries
+ * A local endpoint for the Firehose API (JSON 1.1, `X-Amz-Target: Firehose_20150804.<Operation>`),
+ * so that the handlers' real SDK client is pointed at it by endpoint. Every call is recorded;
+ * faults are injected by the caller: whole-call errors (throttling, 5xx) and refused entries
  * (`FailedPutCount`, a per-entry `ErrorCode`, as the service answers a partial failure).
  */
-export interface LocalNeighbours {
+export interface LocalFirehose {
   readonly endpoint: string;
-  /** Firehose records accepted, by delivery stream, decoded. */
-  readonly firehose: Map<string, string[]>;
-  /** PostToConnection bodies accepted, by connection id. */
-  readonly pushed: Map<string, string[]>;
+  /** Records accepted, by delivery stream, decoded. */
+  readonly records: Map<string, string[]>;
   /** Calls received, by operation. */
   readonly calls: Record<string, number>;
-  /** Connections that answer 410 GoneException (a subscriber that went away). */
-  readonly gone: Set<string>;
-  /** The next `count` calls of `operation` answer `status` with error `type`. */
-  failNext(
-    operation: "PutRecordBatch" | "PostToConnection",
-    count: number,
-    status: number,
-    type: string,
-  ): void;
+  /** The next `count` calls answer `status` with error `type`. */
+  failNext(count: number, status: number, type: string): void;
   /** In the next `count` PutRecordBatch calls, refuse the first `entries` entries of each. */
   refuseEntries(count: number, entries: number): void;
   stop(): Promise<void>;
 }
 
-export async function startNeighbours(): Promise<LocalNeighbours> {
+export async function startFirehose(): Promise<LocalFirehose> {
   const firehose = new Map<string, string[]>();
-  const pushed = new Map<string, string[]>();
   const calls: Record<string, number> = {};
-  const gone = new Set<string>();
-  const failures = new Map<string, { count: number; status: number; type: string }>();
+  let failure = { count: 0, status: 0, type: "" };
   let refusals = { count: 0, entries: 0 };
 
-  const injected = (operation: string) => {
-    const failure = failures.get(operation);
-    if (!failure || failure.count <= 0) return;
+  const injected = () => {
+    if (failure.count <= 0) return;
     failure.count--;
     throw new Refusal(failure.status, failure.type, "injected failure");
   };
@@ -83,21 +70,15 @@ export async function startNeighbours(): Promise<LocalNeighbours> {
     request.on("end", () => {
       const body = Buffer.concat(chunks);
       const target = String(request.headers["x-amz-target"] ?? "");
-      const connection = /\/@connections\/([^/?]+)/.exec(request.url ?? "")?.[1];
-      const operation = target ? target.split(".").pop()! : connection ? "PostToConnection" : "Unknown";
+      const operation = target.split(".").pop() || "Unknown";
       calls[operation] = (calls[operation] ?? 0) + 1;
       try {
-        injected(operation);
+        injected();
         if (operation === "PutRecordBatch") {
           const answer = putRecordBatch(JSON.parse(body.toString("utf8") || "{}"));
           response
             .writeHead(200, { "content-type": "application/x-amz-json-1.1" })
             .end(JSON.stringify(answer));
-        } else if (operation === "PostToConnection") {
-          const id = decodeURIComponent(connection!);
-          if (gone.has(id)) throw new Refusal(410, "GoneException", `connection ${id} is gone`);
-          pushed.set(id, [...(pushed.get(id) ?? []), body.toString("utf8")]);
-          response.writeHead(200).end();
         } else {
           throw new Refusal(400, "UnknownOperationException", `no operation ${target || request.url}`);
         }
@@ -113,12 +94,10 @@ export async function startNeighbours(): Promise<LocalNeighbours> {
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    firehose,
-    pushed,
+    records: firehose,
     calls,
-    gone,
-    failNext(operation, count, status, type) {
-      failures.set(operation, { count, status, type });
+    failNext(count, status, type) {
+      failure = { count, status, type };
     },
     refuseEntries(count, entries) {
       refusals = { count, entries };
