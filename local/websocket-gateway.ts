@@ -29,10 +29,12 @@ export interface LocalWebSocketGateway {
   stop(): Promise<void>;
 }
 
+type Invocable = Pick<LocalFunction, "invoke">;
+
 export interface GatewayFunctions {
-  readonly authorizer: LocalFunction;
-  readonly connect: LocalFunction;
-  readonly disconnect: LocalFunction;
+  readonly authorizer: Invocable;
+  readonly connect: Invocable;
+  readonly disconnect: Invocable;
 }
 
 /** `functions` is called at each connection: the gateway's endpoint is in the functions' environment. */
