@@ -121,6 +121,64 @@ describe("local mesh: the Kinesis mapping runner, case by case", function () {
     });
   const records = (...ids: string[]) => ids.map((id) => ({ id }));
 
+  it("starts at the planned position: TRIM_HORIZON, LATEST, or AT_TIMESTAMP", async () => {
+    const streamName = `test.events-${++streams}`;
+    await kinesis.createStream(streamName, 1);
+    const put = (id: string) =>
+      kinesis.client.send(
+        new PutRecordCommand({
+          StreamName: streamName,
+          PartitionKey: id,
+          Data: Buffer.from(JSON.stringify({ id })),
+        }),
+      );
+    await put("old");
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    const timestamp = new Date().toISOString();
+    await put("newer");
+    const seen = new Map<string, string[]>();
+    const runners = (["TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"] as const).map((position) => {
+      seen.set(position, []);
+      return new MappingRunner(
+        {
+          ...base,
+          streamName,
+          startingPosition: position,
+          ...(position === "AT_TIMESTAMP" && { startingPositionTimestamp: timestamp }),
+        },
+        {
+          kinesis: kinesis.client,
+          region: "eu-west-1",
+          pollMs: 20,
+          timeoutSeconds: 5,
+          invoke: async (event) => {
+            for (const record of (event as KinesisEvent).Records) {
+              seen.get(position)!.push(JSON.parse(Buffer.from(record.kinesis.data, "base64").toString()).id);
+            }
+            return ok();
+          },
+          destination: async () => undefined,
+          observer: { read() {}, filteredOut() {}, delivered() {}, retried() {}, deadLettered() {} },
+        },
+      );
+    });
+    try {
+      for (const runner of runners) await runner.start();
+      await put("newest");
+      const deadline = Date.now() + 10_000;
+      while ([...seen.values()].some((ids) => !ids.includes("newest")) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    } finally {
+      await Promise.all(runners.map((runner) => runner.stop()));
+    }
+    assert.deepEqual(Object.fromEntries(seen), {
+      TRIM_HORIZON: ["old", "newer", "newest"],
+      LATEST: ["newest"],
+      AT_TIMESTAMP: ["newer", "newest"],
+    });
+  });
+
   it("invokes batches of at most BatchSize records, in stream order", async () => {
     const ids = Array.from({ length: 12 }, (_, i) => `r${i}`);
     const { invocations, delivered } = await run({ batchSize: 5 }, records(...ids), () => ok());
