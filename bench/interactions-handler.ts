@@ -11,6 +11,7 @@ import {
   silentObservability,
 } from "../runtime/consumer-testing";
 import { BENCH_TABLES, BENCH_TRACKING_ID, startRemoteServices } from "./local-services";
+import { seededRandom } from "../local/scenario";
 
 /**
  * Records benchmarked. Every idempotency write is a real request to dynalite, which is slow (about
@@ -23,18 +24,6 @@ const USERS = 800;
 const BATCH_SIZE = 500;
 const MAX_EVENTS_PER_CALL = 10;
 
-/** Deterministic numbers, so every run benchmarks the same stream. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 interface Interaction {
   readonly envelope: Record<string, unknown>;
   readonly group: string;
@@ -46,7 +35,8 @@ interface Interaction {
  * over a day, each session a burst of plays, skips and likes; the stream interleaves them in time.
  */
 function generate(): Interaction[] {
-  const next = random(20260301);
+  // Deterministic numbers, so every run benchmarks the same stream.
+  const next = seededRandom(20260301);
   const sessions: { userId: string; sessionId: string; start: number }[] = [];
   for (let u = 0; u < USERS; u++) {
     const count = 1 + Math.floor(next() * 5);

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
-import { startDynamoDB, type LocalDynamoDB } from "../test/helpers/dynamodb";
-import { startPersonalizeEvents, type LocalPersonalizeEvents } from "../test/helpers/personalize-events";
+import { startDynamoDB, type LocalDynamoDB } from "../local/dynamodb";
+import { startPersonalizeEvents, type LocalPersonalizeEvents } from "../local/personalize-events";
 
 /**
  * The local servers a benchmark talks to (DynamoDB: dynalite behind its transaction front;

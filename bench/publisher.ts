@@ -12,7 +12,7 @@ import { interactionEvents } from "../domains/interactions/contract";
 import { Ordering } from "../platform/declarations";
 import { currentVersion, parsePayload, type Envelope } from "../platform/contract";
 import { MAX_RECORDS_PER_CALL, Publisher, type PublishEvent } from "../runtime/publisher";
-import { startKinesalite } from "../test/helpers/kinesalite";
+import { startKinesalite } from "../local/kinesalite";
 
 const EVENTS = 20_000;
 const SHARDS = 4;

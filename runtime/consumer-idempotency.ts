@@ -61,12 +61,14 @@ export interface IdempotencyStore {
   /**
    * Claims every id that is free (absent, expired, or in progress past its in-progress expiry),
    * marking it in progress until `inProgressUntilMs` (epoch ms) and remembered until
-   * `expiresAtSeconds` (epoch s).
+   * `expiresAtSeconds` (epoch s). With `owners` (key → the identity of the stream record that
+   * carries it), an id in progress under the same owner is free too: see {@link recordOwner}.
    */
   claim(
     keys: readonly string[],
     inProgressUntilMs: number,
     expiresAtSeconds: number,
+    owners?: ReadonlyMap<string, string>,
   ): Promise<Map<string, ClaimOutcome>>;
   /** Marks ids completed until `expiresAtSeconds`; returns the ids it could not mark, with why. */
   complete(keys: readonly string[], expiresAtSeconds: number): Promise<Map<string, Error>>;
@@ -81,7 +83,31 @@ const Attribute = {
   expiry: "expiration",
   inProgressExpiry: "in_progress_expiration",
   status: "status",
+  /** Not Powertools': the stream record that holds the claim (see `recordOwner`). */
+  owner: "owner",
 } as const;
+
+/**
+ * The owner of a claim: the stream record (stream, shard and sequence number) whose invocation
+ * made it. Lambda runs one batch of a shard (of a parallelization lane, where a record always
+ * falls in the same lane) at a time and delivers a batch again only once the invocation that had
+ * it has ended: returned, timed out or crashed (docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html,
+ * "Polling and batching streams"). So a claim still in progress under the record being delivered
+ * was left by an invocation that is over, typically one that crashed or timed out before it could
+ * complete or release it, and the delivery may take it over at once instead of failing until the
+ * claim's in-progress expiry (the function's timeout), which a mapping's few quick retries do not
+ * outlast: found by `npm run local -- --faults`, where a crash mid-batch had its batch's events
+ * dead-lettered. The price is the one stated in the consumer kit: an effect the crashed invocation
+ * had already performed is performed again. A different record with the same event id (a
+ * re-published duplicate) still finds the claim in progress.
+ */
+export function recordOwner(record: {
+  eventSourceARN?: string;
+  eventID?: string;
+  kinesis: { sequenceNumber: string };
+}): string {
+  return `${record.eventSourceARN ?? ""}#${record.eventID ?? record.kinesis.sequenceNumber}`;
+}
 
 /** TransactWriteItems carries at most 100 actions. */
 const TRANSACTION_ITEMS = 100;
@@ -109,35 +135,45 @@ export class DynamoDBIdempotencyStore implements IdempotencyStore {
     keys: readonly string[],
     inProgressUntilMs: number,
     expiresAtSeconds: number,
+    owners?: ReadonlyMap<string, string>,
   ): Promise<Map<string, ClaimOutcome>> {
     const outcomes = new Map<string, ClaimOutcome>();
     const nowMs = Date.now();
-    const put = (key: string): TransactWriteItem => ({
-      Put: {
-        TableName: this.tableName,
-        Item: {
-          [Attribute.key]: { S: key },
-          [Attribute.status]: { S: RecordStatus.inProgress },
-          [Attribute.expiry]: { N: String(expiresAtSeconds) },
-          [Attribute.inProgressExpiry]: { N: String(inProgressUntilMs) },
+    // Powertools' condition: absent, expired, or in progress past its in-progress expiry.
+    const free =
+      "attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND attribute_exists(#inprogress_expiry) AND #inprogress_expiry < :now_ms)";
+    const put = (key: string): TransactWriteItem => {
+      const owner = owners?.get(key);
+      return {
+        Put: {
+          TableName: this.tableName,
+          Item: {
+            [Attribute.key]: { S: key },
+            [Attribute.status]: { S: RecordStatus.inProgress },
+            [Attribute.expiry]: { N: String(expiresAtSeconds) },
+            [Attribute.inProgressExpiry]: { N: String(inProgressUntilMs) },
+            ...(owner !== undefined && { [Attribute.owner]: { S: owner } }),
+          },
+          // And, with an owner: in progress under the same record, left by an ended invocation.
+          ConditionExpression:
+            owner === undefined ? free : `${free} OR (#status = :inprogress AND #owner = :owner)`,
+          ExpressionAttributeNames: {
+            "#id": Attribute.key,
+            "#expiry": Attribute.expiry,
+            "#status": Attribute.status,
+            "#inprogress_expiry": Attribute.inProgressExpiry,
+            ...(owner !== undefined && { "#owner": Attribute.owner }),
+          },
+          ExpressionAttributeValues: {
+            ":now": { N: String(Math.floor(nowMs / 1000)) },
+            ":now_ms": { N: String(nowMs) },
+            ":inprogress": { S: RecordStatus.inProgress },
+            ...(owner !== undefined && { ":owner": { S: owner } }),
+          },
+          ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         },
-        // Powertools' condition: absent, expired, or in progress past its in-progress expiry.
-        ConditionExpression:
-          "attribute_not_exists(#id) OR #expiry < :now OR (#status = :inprogress AND attribute_exists(#inprogress_expiry) AND #inprogress_expiry < :now_ms)",
-        ExpressionAttributeNames: {
-          "#id": Attribute.key,
-          "#expiry": Attribute.expiry,
-          "#status": Attribute.status,
-          "#inprogress_expiry": Attribute.inProgressExpiry,
-        },
-        ExpressionAttributeValues: {
-          ":now": { N: String(Math.floor(nowMs / 1000)) },
-          ":now_ms": { N: String(nowMs) },
-          ":inprogress": { S: RecordStatus.inProgress },
-        },
-        ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-      },
-    });
+      };
+    };
     await this.transact(
       keys,
       put,

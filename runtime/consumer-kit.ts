@@ -18,6 +18,7 @@ import {
 } from "../platform/contract";
 import {
   idempotencyKey,
+  recordOwner,
   resolveIdempotency,
   type ClaimOutcome,
   type IdempotencyOptions,
@@ -52,9 +53,12 @@ export type { IdempotencyOptions, IdempotencyStore } from "./consumer-idempotenc
  *    is exactly the failed records, each named by its sequence number.
  *
  * Effects are at most once per event id with one exception, stated in the README: when the effect
- * succeeded but its completion could not be recorded (step 6 failed), the id stays in progress until
- * its in-progress expiry (the invocation's remaining time when it was claimed); a delivery after that
- * runs the effect again. Such ids are logged and counted in the `CompletionsNotRecorded` metric.
+ * succeeded but its completion was not recorded (step 6 failed, or the invocation crashed or timed
+ * out before it), the id stays in progress until its in-progress expiry (the invocation's remaining
+ * time when it was claimed), or until the same record is delivered again (`recordOwner`: its
+ * invocation is then over); a delivery after that, by another environment, runs the effect again.
+ * Ids not recorded are logged and counted in the `CompletionsNotRecorded` metric; the environment
+ * that ran them remembers them and skips them if delivered again.
  *
  * The event source mappings are expected to run with `ReportBatchItemFailures`, bisection, bounded
  * retries and record age, and an on-failure destination (the platform sets them): a record that
@@ -441,12 +445,14 @@ function streamHandler(options: StreamHandlerOptions, perKeyOrder: boolean, effe
       for (const streamEvent of leaders.values())
         keys.set(streamEvent, idempotencyKey(idempotency, streamEvent.envelope.id));
       const unknown = [...keys.values()].filter((key) => !idempotency.completed.has(key, nowSeconds));
+      const owners = new Map([...keys].map(([streamEvent, key]) => [key, recordOwner(streamEvent.record)]));
       if (unknown.length) {
         try {
           claims = await idempotency.store.claim(
             unknown,
             Date.now() + context.getRemainingTimeInMillis(),
             expiresAt,
+            owners,
           );
         } catch (error) {
           claims = new Map(unknown.map((key) => [key, asError(error)]));
@@ -515,7 +521,8 @@ function streamHandler(options: StreamHandlerOptions, perKeyOrder: boolean, effe
         settle(() => idempotency.store.complete(done, expiresAt), done),
         settle(() => idempotency.store.release(given), given),
       ]);
-      for (const key of done) if (!notRecorded.has(key)) idempotency.completed.add(key, expiresAt);
+      // Not-recorded ones too: their effect happened, so this environment skips them if delivered again.
+      for (const key of done) idempotency.completed.add(key, expiresAt);
       if (notRecorded.size) {
         tally.completionsNotRecorded += notRecorded.size;
         logger.error(

@@ -126,7 +126,7 @@ export function silentObservability(): Observability & { readonly errors: Captur
 export class InMemoryIdempotencyStore implements IdempotencyStore {
   readonly records = new Map<
     string,
-    { status: string; expiresAtSeconds: number; inProgressUntilMs?: number }
+    { status: string; expiresAtSeconds: number; inProgressUntilMs?: number; owner?: string }
   >();
   /** Calls made to the store, by operation, to let tests count round trips. */
   readonly calls = { claim: 0, complete: 0, release: 0 };
@@ -135,7 +135,12 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
   /** When set, every complete / release call fails with it. */
   failWrites: Error | undefined;
 
-  async claim(keys: readonly string[], inProgressUntilMs: number, expiresAtSeconds: number) {
+  async claim(
+    keys: readonly string[],
+    inProgressUntilMs: number,
+    expiresAtSeconds: number,
+    owners?: ReadonlyMap<string, string>,
+  ) {
     this.calls.claim++;
     const now = Date.now();
     const outcomes = new Map<string, ClaimOutcome>();
@@ -149,9 +154,16 @@ export class InMemoryIdempotencyStore implements IdempotencyStore {
       const free =
         !existing ||
         existing.expiresAtSeconds < now / 1000 ||
-        (existing.status === RecordStatus.inProgress && (existing.inProgressUntilMs ?? Infinity) < now);
+        (existing.status === RecordStatus.inProgress &&
+          ((existing.inProgressUntilMs ?? Infinity) < now ||
+            (existing.owner !== undefined && existing.owner === owners?.get(key))));
       if (free) {
-        this.records.set(key, { status: RecordStatus.inProgress, expiresAtSeconds, inProgressUntilMs });
+        this.records.set(key, {
+          status: RecordStatus.inProgress,
+          expiresAtSeconds,
+          inProgressUntilMs,
+          owner: owners?.get(key),
+        });
         outcomes.set(key, "claimed");
       } else {
         outcomes.set(key, existing.status === RecordStatus.completed ? "completed" : "in-progress");

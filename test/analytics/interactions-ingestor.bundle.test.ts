@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { kinesisEvent, lambdaContext } from "../../runtime/consumer-testing";
 import { bundleHandler, type Bundle } from "../helpers/bundle";
-import { startDynamoDB, type LocalDynamoDB } from "../helpers/dynamodb";
+import { startDynamoDB, type LocalDynamoDB } from "../../local/dynamodb";
 
 /**
  * Just enough of Firehose (PutRecordBatch) over HTTP for the bundle's own SDK client, which a mock

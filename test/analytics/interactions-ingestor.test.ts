@@ -23,7 +23,7 @@ import {
   sequenceNumbers,
   silentObservability,
 } from "../../runtime/consumer-testing";
-import { startKinesalite, type LocalKinesis } from "../helpers/kinesalite";
+import { startKinesalite, type LocalKinesis } from "../../local/kinesalite";
 
 const DELIVERY_STREAM = "analytics-interactions";
 const STREAM_ARN = "arn:aws:kinesis:eu-west-1:222222222222:stream/interaction-events";

@@ -25,7 +25,7 @@ import {
   sequenceNumbers,
   silentObservability,
 } from "../../runtime/consumer-testing";
-import { startKinesalite, type LocalKinesis } from "../helpers/kinesalite";
+import { startKinesalite, type LocalKinesis } from "../../local/kinesalite";
 
 const TABLE = "analytics-live-feed-connections";
 

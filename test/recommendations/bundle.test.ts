@@ -4,9 +4,9 @@ import { rm } from "node:fs/promises";
 import type { StreamHandler } from "../../runtime/consumer-kit";
 import { kinesisEvent, lambdaContext } from "../../runtime/consumer-testing";
 import { bundleHandler, type Bundle } from "../helpers/bundle";
-import { startDynamoDB, type LocalDynamoDB } from "../helpers/dynamodb";
-import { setEnvironment } from "../helpers/local-aws";
-import { startPersonalizeEvents, type LocalPersonalizeEvents } from "../helpers/personalize-events";
+import { startDynamoDB, type LocalDynamoDB } from "../../local/dynamodb";
+import { setEnvironment } from "../../local/local-aws";
+import { startPersonalizeEvents, type LocalPersonalizeEvents } from "../../local/personalize-events";
 
 /**
  * The bundle carries its own AWS SDK, which aws-sdk-client-mock in this process cannot reach, so

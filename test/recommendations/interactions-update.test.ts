@@ -140,7 +140,7 @@ describe("interactions-update", () => {
     ]);
   });
 
-  it("groups by user and session: one call per pair, each with only its events, in order", async () => {
+  it("sends each user's events in stream order, one call per run of one session, users apart", async () => {
     const { handler } = build();
     const pairs = [
       ["ann", "s1"],
@@ -158,12 +158,44 @@ describe("interactions-update", () => {
       pair: `${input.userId}/${input.sessionId}`,
       ids: input.eventList!.map((event) => event.eventId),
     }));
-    calls.sort((a, b) => a.pair.localeCompare(b.pair));
-    assert.deepEqual(calls, [
-      { pair: "ann/s1", ids: ["ann-s1-0", "ann-s1-3", "ann-s1-6", "ann-s1-9"] },
-      { pair: "ann/s2", ids: ["ann-s2-2", "ann-s2-5", "ann-s2-8", "ann-s2-11"] },
-      { pair: "bob/s1", ids: ["bob-s1-1", "bob-s1-4", "bob-s1-7", "bob-s1-10"] },
-    ]);
+    // bob's one session is one call; ann's two interleaved sessions alternate, so that Personalize
+    // receives her events in the order they happened.
+    assert.deepEqual(
+      calls.filter((call) => call.pair.startsWith("bob/")),
+      [{ pair: "bob/s1", ids: ["bob-s1-1", "bob-s1-4", "bob-s1-7", "bob-s1-10"] }],
+    );
+    assert.deepEqual(
+      calls.filter((call) => call.pair.startsWith("ann/")).map((call) => call.ids.join(",")),
+      ["ann-s1-0", "ann-s2-2", "ann-s1-3", "ann-s2-5", "ann-s1-6", "ann-s2-8", "ann-s1-9", "ann-s2-11"],
+    );
+  });
+
+  it("holds back a user's later events after a failed call: they are reported, not sent", async () => {
+    const { handler } = build();
+    personalize.on(PutEventsCommand, { sessionId: "s1" }).rejects(
+      Object.assign(new Error("bad request"), {
+        name: "InvalidInputException",
+        $metadata: { httpStatusCode: 400 },
+      }),
+    );
+    const events = [
+      interaction("ann-1", { userId: "ann", sessionId: "s1" }),
+      interaction("ann-2", { userId: "ann", sessionId: "s2" }),
+      interaction("bob-1", { userId: "bob", sessionId: "s9" }),
+    ];
+    const batch = kinesisEvent(events);
+    const response = await handler(batch, context);
+
+    assert.deepEqual(
+      response.batchItemFailures.map((failure) => failure.itemIdentifier),
+      batch.Records.slice(0, 2).map((record) => record.kinesis.sequenceNumber),
+    );
+    assert.deepEqual(
+      puts()
+        .map((input) => input.sessionId)
+        .sort(),
+      ["s1", "s9"],
+    );
   });
 
   it("fails only the record whose item id would exceed 256 characters once prefixed", async () => {

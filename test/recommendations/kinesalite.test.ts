@@ -23,7 +23,7 @@ import { createItemsUpdateHandler } from "../../domains/recommendations/handlers
 import { createUsersUpdateHandler } from "../../domains/recommendations/handlers/users-update";
 import type { StreamHandler } from "../../runtime/consumer-kit";
 import { InMemoryIdempotencyStore, lambdaContext, silentObservability } from "../../runtime/consumer-testing";
-import { startKinesalite, type LocalKinesis } from "../helpers/kinesalite";
+import { startKinesalite, type LocalKinesis } from "../../local/kinesalite";
 
 /**
  * The handlers on batches read from a real (local) stream: envelopes go in with PutRecords, come

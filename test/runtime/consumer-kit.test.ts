@@ -4,9 +4,9 @@ import type { KinesisStreamEvent, KinesisStreamRecord } from "aws-lambda";
 import assert from "node:assert/strict";
 import { z } from "zod";
 import { ContractViolationError, defineContract } from "../../platform/contract";
-import { DynamoDBIdempotencyStore } from "../../runtime/consumer-idempotency";
-import { startDynamoDB, type LocalDynamoDB } from "../helpers/dynamodb";
-import { setEnvironment } from "../helpers/local-aws";
+import { DynamoDBIdempotencyStore, recordOwner } from "../../runtime/consumer-idempotency";
+import { startDynamoDB, type LocalDynamoDB } from "../../local/dynamodb";
+import { setEnvironment } from "../../local/local-aws";
 import {
   InMemoryIdempotencyStore,
   kinesisRecord,
@@ -388,6 +388,36 @@ describe("consumer kit", () => {
       assert.deepEqual(given.at(-1), ["free"]);
     });
 
+    it("takes over the claim a crashed invocation left on the same record, not one held for another record", async () => {
+      const store = new InMemoryIdempotencyStore();
+      const { handler, given } = batchHandler(async () => [], store);
+      const crashed = record(envelope("c-1"));
+      const republished = record(envelope("c-2"));
+      // The invocation that had both records crashed after claiming: "c-1" under its own record,
+      // "c-2" under another record with the same id (a duplicate published earlier).
+      const until = Date.now() + 60_000;
+      const expires = Date.now() / 1000 + 3600;
+      await store.claim(
+        ["orders-consumer#c-1"],
+        until,
+        expires,
+        new Map([["orders-consumer#c-1", recordOwner(crashed)]]),
+      );
+      await store.claim(
+        ["orders-consumer#c-2"],
+        until,
+        expires,
+        new Map([["orders-consumer#c-2", "another-record"]]),
+      );
+
+      const response = await handler(batch(crashed, republished), context);
+
+      assert.deepEqual(given.at(-1), ["c-1"], "the same record's retry runs it at once");
+      assert.deepEqual(failedIds(response), [republished.kinesis.sequenceNumber]);
+      assert.equal(store.statusOf("c-1"), "COMPLETED");
+      assert.equal(store.statusOf("c-2"), "INPROGRESS");
+    });
+
     it("refuses an event that is not a Kinesis batch", async () => {
       const { handler } = batchHandler(async () => []);
       const r = record(envelope("s"));
@@ -519,6 +549,10 @@ describe("consumer kit", () => {
       );
       assert.deepEqual(response.batchItemFailures, [], "the effect happened: retrying it would repeat it");
       assert.equal(store.statusOf("e-1"), "INPROGRESS");
+      // The same environment remembers it: delivered again there, it is skipped.
+      const same = await handler(batch(record(envelope("e-1"))), lambdaContext("orders-consumer", 30_000));
+      assert.deepEqual(same.batchItemFailures, []);
+      assert.equal(runs, 1);
       assert.ok(metrics.some(([name, value]) => name === "CompletionsNotRecorded" && value === 1));
       assert.match(observability.errors.at(-1)!.message, /not marked completed/);
 
@@ -634,6 +668,35 @@ describe("consumer kit", () => {
       assert.deepEqual(Object.fromEntries(await store.claim(["s#new"], Date.now() + 60_000, expires)), {
         "s#new": "claimed",
       });
+    });
+
+    it("lets the record that holds a claim in progress take it over, and no other record", async () => {
+      const store = new DynamoDBIdempotencyStore(dynamodb.client, "recommendations-idempotency");
+      const expires = Math.floor(Date.now() / 1000) + 3600;
+      const owned = (owner: string) => new Map([["o#1", owner]]);
+      await store.claim(["o#1"], Date.now() + 60_000, expires, owned("stream#shard-0:100"));
+      assert.deepEqual(
+        Object.fromEntries(
+          await store.claim(["o#1"], Date.now() + 60_000, expires, owned("stream#shard-0:200")),
+        ),
+        { "o#1": "in-progress" },
+      );
+      assert.deepEqual(Object.fromEntries(await store.claim(["o#1"], Date.now() + 60_000, expires)), {
+        "o#1": "in-progress",
+      });
+      assert.deepEqual(
+        Object.fromEntries(
+          await store.claim(["o#1"], Date.now() + 60_000, expires, owned("stream#shard-0:100")),
+        ),
+        { "o#1": "claimed" },
+      );
+      await store.complete(["o#1"], expires);
+      assert.deepEqual(
+        Object.fromEntries(
+          await store.claim(["o#1"], Date.now() + 60_000, expires, owned("stream#shard-0:100")),
+        ),
+        { "o#1": "completed" },
+      );
     });
 
     it("keys an event the same way in record and batch handlers", async () => {

@@ -13,7 +13,7 @@ import { createOutboxRelay, outboxEntries } from "../../runtime/outbox-relay";
 import { Publisher } from "../../runtime/publisher";
 import { silentObservability } from "../../runtime/consumer-testing";
 import { startDynamoDbLocal, type LocalDynamoDb } from "../helpers/dynamodb-local";
-import { startKinesalite, type LocalKinesis } from "../helpers/kinesalite";
+import { startKinesalite, type LocalKinesis } from "../../local/kinesalite";
 import { createCatalogueTable, ITEM_PRODUCTS, publishedEnvelopes, streamRecords } from "../helpers/outbox";
 
 const context = {

@@ -30,7 +30,7 @@ import {
   type PublisherOptions,
   type PublishEvent,
 } from "../../runtime/publisher";
-import { startKinesalite, type LocalKinesis } from "../helpers/kinesalite";
+import { startKinesalite, type LocalKinesis } from "../../local/kinesalite";
 
 const blobs = defineContract("test.blobs", [
   { version: 1, events: { "blob.put": z.object({ key: z.string(), blob: z.string() }) } },

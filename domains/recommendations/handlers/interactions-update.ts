@@ -4,7 +4,9 @@ import {
   createBatchHandler,
   env,
   forEachWithConcurrency,
+  HeldBackError,
   type EventFailure,
+  type StreamEvent,
   type IdempotencyOptions,
   type Observability,
   type StreamHandler,
@@ -39,17 +41,17 @@ export interface InteractionsUpdateOptions {
  * interactions-update: keeps Personalize's interactions current through the event tracker.
  *
  * A batch is one step (`createBatchHandler`): PutEvents takes up to ten events of one user and
- * session, so events are grouped by userId+sessionId and sent in calls of at most ten, in stream
- * order within a group. Groups go out concurrently: events carry their own `sentAt`, so nothing
- * depends on the order between users. Duplicates are skipped by envelope id before any call.
+ * session, so each user's events are cut into runs of one session and sent in calls of at most
+ * ten, one call after the other in stream order; users go out concurrently. Duplicates are skipped
+ * by envelope id before any call.
  */
 export function createInteractionsUpdateHandler(options: InteractionsUpdateOptions = {}): StreamHandler {
   const client = options.client ?? personalizeEvents;
   return createBatchHandler({
     contract: interactionEvents,
     serviceName: "interactions-update",
-    // Events carry their own sentAt: nothing depends on the order in which they reach Personalize.
-    perKeyOrder: false,
+    // Per user (the partition key), events reach Personalize in stream order.
+    perKeyOrder: true,
     ...(options.idempotency ? { idempotency: options.idempotency } : {}),
     ...(options.observability ? { observability: options.observability } : {}),
     async processEvents(events, { metrics }) {
@@ -69,28 +71,44 @@ export function createInteractionsUpdateHandler(options: InteractionsUpdateOptio
           failures.push({ event, error: error as Error });
         }
       }
-      // JSON keeps "a|b" + "c" apart from "a" + "b|c".
-      const groups = groupBy(entries, (entry) => JSON.stringify([entry.userId, entry.sessionId]));
+      // Per user, in stream order: a user's calls go one after the other, so Personalize receives
+      // each user's events in the order they happened (found by npm run local: with the calls of
+      // two sessions of one user in flight at once, the later session's events could arrive first).
+      // Users go out concurrently. Once a call of a user fails, that user's later events are not
+      // sent and fail too (held back), so that they are delivered again after it.
       const calls = { count: 0 };
-      await forEachWithConcurrency(groups.values(), options.concurrency ?? 16, async (group) => {
-        for (const chunk of chunkByLimits(group, () => 0, { maxCount: PersonalizeLimits.eventsPerCall })) {
-          const { userId, sessionId } = chunk[0]!;
-          const failed = await sendInCalls(
-            chunk,
-            (batch) =>
-              client.send(
-                new PutEventsCommand({
-                  trackingId,
-                  userId,
-                  sessionId,
-                  eventList: batch.map((entry) => entry.personalizeEvent),
-                }),
-              ),
-            { operation: "PutEvents", calls, ...(options.retry ? { retry: options.retry } : {}) },
-          );
-          failures.push(...failed.map(({ entry, error }) => ({ event: entry.event, error })));
-        }
-      });
+      await forEachWithConcurrency(
+        groupBy(entries, (entry) => entry.userId).values(),
+        options.concurrency ?? 16,
+        async (ofUser) => {
+          let blocker: StreamEvent | undefined;
+          for (const run of sessionRuns(ofUser)) {
+            for (const chunk of chunkByLimits(run, () => 0, { maxCount: PersonalizeLimits.eventsPerCall })) {
+              if (blocker) {
+                const first = blocker;
+                failures.push(...chunk.map(({ event }) => ({ event, error: heldBack(event, first) })));
+                continue;
+              }
+              const { userId, sessionId } = chunk[0]!;
+              const failed = await sendInCalls(
+                chunk,
+                (batch) =>
+                  client.send(
+                    new PutEventsCommand({
+                      trackingId,
+                      userId,
+                      sessionId,
+                      eventList: batch.map((entry) => entry.personalizeEvent),
+                    }),
+                  ),
+                { operation: "PutEvents", calls, ...(options.retry ? { retry: options.retry } : {}) },
+              );
+              failures.push(...failed.map(({ entry, error }) => ({ event: entry.event, error })));
+              if (failed.length) blocker = failed[0]!.entry.event;
+            }
+          }
+        },
+      );
       metrics.addMetric("PersonalizeCalls", MetricUnit.Count, calls.count);
       metrics.addMetric("EventsSkipped", MetricUnit.Count, skipped);
       return failures;
@@ -99,3 +117,20 @@ export function createInteractionsUpdateHandler(options: InteractionsUpdateOptio
 }
 
 export const handler = createInteractionsUpdateHandler();
+
+/** A user's entries cut into runs of one session, in stream order: one PutEvents call names one session. */
+function sessionRuns(entries: readonly PutEventsEntry[]): PutEventsEntry[][] {
+  const runs: PutEventsEntry[][] = [];
+  for (const entry of entries) {
+    const run = runs[runs.length - 1];
+    if (run && run[0]!.sessionId === entry.sessionId) run.push(entry);
+    else runs.push([entry]);
+  }
+  return runs;
+}
+
+function heldBack(event: StreamEvent, blocker: StreamEvent): HeldBackError {
+  return new HeldBackError(
+    `event ${event.envelope.id} not sent: event ${blocker.envelope.id} of the same user, earlier in the stream, failed and must reach Personalize first`,
+  );
+}

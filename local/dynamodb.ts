@@ -104,44 +104,46 @@ export async function startDynamoDB(): Promise<LocalDynamoDB> {
       seen.add(identity);
     }
 
-    const undo: (() => Promise<unknown>)[] = [];
-    const reasons: Json[] = [];
-    let cancelled = false;
-    for (const item of items) {
-      const [kind, action] = Object.entries(item)[0] as [string, Json];
-      const { ReturnValuesOnConditionCheckFailure: returnOld, ...rest } = action;
-      const answer = await forward(`${kind}Item`, { ...rest, ReturnValues: "ALL_OLD" }, headers);
-      if (answer.status === 200) {
-        reasons.push({ Code: "None" });
-        const old = answer.body.Attributes as Json | undefined;
-        const table = action.TableName;
+    // The items name distinct keys and no other request runs meanwhile (the front's queue), so
+    // they are applied at once; the outcome is the same as one after the other.
+    const applied = await Promise.all(
+      items.map(async (item) => {
+        const [kind, action] = Object.entries(item)[0] as [string, Json];
+        const { ReturnValuesOnConditionCheckFailure: returnOld, ...rest } = action;
+        const answer = await forward(`${kind}Item`, { ...rest, ReturnValues: "ALL_OLD" }, headers);
         const key = await keyFor(kind, action, headers);
-        undo.push(() =>
-          old
-            ? forward("PutItem", { TableName: table, Item: old }, headers)
-            : forward("DeleteItem", { TableName: table, Key: key }, headers),
-        );
-        continue;
-      }
-      if (errorType(answer) !== "ConditionalCheckFailedException") {
-        for (const step of undo.reverse()) await step();
-        return answer;
-      }
-      cancelled = true;
-      const reason: Json = { Code: "ConditionalCheckFailed", Message: "The conditional request failed" };
-      if (returnOld === "ALL_OLD") {
-        const key = await keyFor(kind, action, headers);
-        const current = await forward(
-          "GetItem",
-          { TableName: action.TableName, Key: key, ConsistentRead: true },
-          headers,
-        );
-        if (current.body.Item) reason.Item = current.body.Item;
-      }
-      reasons.push(reason);
+        if (answer.status === 200) {
+          const old = answer.body.Attributes as Json | undefined;
+          const table = action.TableName;
+          const undo = () =>
+            old
+              ? forward("PutItem", { TableName: table, Item: old }, headers)
+              : forward("DeleteItem", { TableName: table, Key: key }, headers);
+          return { reason: { Code: "None" } as Json, undo };
+        }
+        if (errorType(answer) !== "ConditionalCheckFailedException") return { error: answer };
+        const reason: Json = { Code: "ConditionalCheckFailed", Message: "The conditional request failed" };
+        if (returnOld === "ALL_OLD") {
+          const current = await forward(
+            "GetItem",
+            { TableName: action.TableName, Key: key, ConsistentRead: true },
+            headers,
+          );
+          if (current.body.Item) reason.Item = current.body.Item;
+        }
+        return { reason };
+      }),
+    );
+    const undo = applied.flatMap((outcome) => ("undo" in outcome && outcome.undo ? [outcome.undo] : []));
+    const failed = applied.find((outcome) => "error" in outcome);
+    if (failed && "error" in failed) {
+      await Promise.all(undo.map((step) => step()));
+      return failed.error!;
     }
+    const reasons = applied.map((outcome) => ("reason" in outcome ? outcome.reason! : {}));
+    const cancelled = reasons.some((reason) => reason.Code !== "None");
     if (!cancelled) return { status: 200, body: {} };
-    for (const step of undo.reverse()) await step();
+    await Promise.all(undo.map((step) => step()));
     return {
       status: 400,
       body: {

@@ -2,7 +2,7 @@ import { PersonalizeEventsClient } from "@aws-sdk/client-personalize-events";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { localClientConfig } from "./local-aws";
-import { serviceLength } from "../../platform/contract";
+import { serviceLength } from "../platform/contract";
 
 /**
  * A local endpoint speaking the Personalize Events REST-JSON protocol (PutEvents `POST /events`,
@@ -21,6 +21,10 @@ export interface LocalPersonalizeEvents {
   readonly requests: Record<Operation, number>;
   /** The bodies of the requests accepted, by operation, in order. */
   readonly accepted: Record<Operation, Record<string, unknown>[]>;
+  /** PutEvents calls naming one of these event ids are refused (400 InvalidInputException). */
+  readonly refusedEventIds: Set<string>;
+  /** Called after each accepted request, once its answer is sent. */
+  afterAccept: ((operation: Operation, body: Record<string, unknown>) => void) | undefined;
   /** Makes the next `count` requests answer with `status` and error `type` (throttling, 5xx). */
   failNext(count: number, status: number, type: string): void;
   reset(): void;
@@ -38,7 +42,8 @@ const datasetWrites = {
   "/users": { operation: "PutUsers", member: "users", id: "userId", maxProperties: 24_000 },
 } as const;
 
-class Refusal extends Error {
+/** An error answer of a local endpoint: its HTTP status and AWS error type. */
+export class Refusal extends Error {
   constructor(
     readonly status: number,
     readonly type: string,
@@ -68,10 +73,15 @@ function list(value: unknown, member: string, max: number): Record<string, unkno
   return value as Record<string, unknown>[];
 }
 
+function operationOf(path: string): Operation {
+  return path === "/events" ? "PutEvents" : path === "/items" ? "PutItems" : "PutUsers";
+}
+
 export async function startPersonalizeEvents(
   options: LocalPersonalizeOptions = {},
 ): Promise<LocalPersonalizeEvents> {
   const trackingIds = new Set(options.trackingIds ?? ["local-tracker"]);
+  const refusedEventIds = new Set<string>();
   const datasetArns = new Set(options.datasetArns ?? []);
   const requests = { PutEvents: 0, PutItems: 0, PutUsers: 0 };
   const accepted: Record<Operation, Record<string, unknown>[]> = {
@@ -102,6 +112,14 @@ export async function startPersonalizeEvents(
       text(body.sessionId, "sessionId", 1, 256);
       text(body.userId, "userId", 1, 256, false);
       const events = list(body.eventList, "eventList", 10);
+      const refused = events.find((event) => refusedEventIds.has(String(event.eventId)));
+      if (refused) {
+        throw new Refusal(
+          400,
+          "InvalidInputException",
+          `event ${String(refused.eventId)} refused (injected)`,
+        );
+      }
       events.forEach((event, i) => {
         text(event.eventType, `eventList.${i + 1}.member.eventType`, 1, 256);
         text(event.eventId, `eventList.${i + 1}.member.eventId`, 1, 256, false);
@@ -136,11 +154,11 @@ export async function startPersonalizeEvents(
     request.on("end", () => {
       try {
         if (request.method !== "POST") throw new Refusal(405, "UnknownOperationException", "POST only");
-        handle(
-          request.url ?? "/",
-          JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>,
-        );
-        response.writeHead(200, { "content-type": "application/json" }).end("{}");
+        const body = JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown>;
+        handle(request.url ?? "/", body);
+        response
+          .writeHead(200, { "content-type": "application/json" })
+          .end("{}", () => local.afterAccept?.(operationOf(request.url ?? "/"), body));
       } catch (error) {
         const refusal =
           error instanceof Refusal
@@ -155,11 +173,13 @@ export async function startPersonalizeEvents(
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new PersonalizeEventsClient(localClientConfig(endpoint));
-  return {
+  const local: LocalPersonalizeEvents = {
     endpoint,
     client,
     requests,
     accepted,
+    refusedEventIds,
+    afterAccept: undefined,
     failNext(count, status, type) {
       failures = { count, status, type };
     },
@@ -167,6 +187,7 @@ export async function startPersonalizeEvents(
       requests.PutEvents = requests.PutItems = requests.PutUsers = 0;
       accepted.PutEvents.length = accepted.PutItems.length = accepted.PutUsers.length = 0;
       failures = { count: 0, status: 0, type: "" };
+      refusedEventIds.clear();
     },
     async stop() {
       client.destroy();
@@ -176,4 +197,5 @@ export async function startPersonalizeEvents(
       );
     },
   };
+  return local;
 }
