@@ -11,6 +11,7 @@ import {
   silentObservability,
 } from "../runtime/consumer-testing";
 import { BENCH_TABLES, BENCH_TRACKING_ID, startRemoteServices } from "./local-services";
+import { random } from "../tooling/etl/seed";
 
 /**
  * Records benchmarked. Every idempotency write is a real request to dynalite, which is slow (about
@@ -22,18 +23,6 @@ const USERS = 800;
 /** The interactions-update subscription's batch size (domains/recommendations/index.ts). */
 const BATCH_SIZE = 500;
 const MAX_EVENTS_PER_CALL = 10;
-
-/** Deterministic numbers, so every run benchmarks the same stream. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Interaction {
   readonly envelope: Record<string, unknown>;
