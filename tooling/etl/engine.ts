@@ -107,7 +107,7 @@ export async function parquetTextView(
   view: string,
   glob: string,
 ): Promise<void> {
-  const source = `read_parquet(${quote(glob)}, hive_partitioning = true)`;
+  const source = `read_parquet(${quote(glob)}, hive_partitioning = true, hive_types_autocast = false)`;
   const described = await query(connection, `DESCRIBE SELECT * FROM ${source}`);
   const select = described
     .map(({ column_name: name, column_type: type }) =>
@@ -180,15 +180,14 @@ export async function runProducerTransform(
   const written = [out, quarantine]
     .filter((dir) => existsSync(dir))
     .map(
-      (dir) => `SELECT event_id FROM read_parquet(${quote(`${dir}/**/*.parquet`)}, hive_partitioning = true)`,
+      (dir) =>
+        `SELECT event_id FROM read_parquet(${quote(`${dir}/**/*.parquet`)}, hive_partitioning = true, hive_types_autocast = false)`,
     );
   await connection.run(
     `CREATE OR REPLACE TABLE existing_ids AS ${written.length ? written.join(" UNION ALL ") : "SELECT CAST(NULL AS VARCHAR) AS event_id WHERE false"}`,
   );
   await connection.run(`CREATE OR REPLACE VIEW checked AS ${readFileSync(args.sqlFile, "utf8")}`);
-  await connection.run(`CREATE OR REPLACE TABLE etl_result AS ${readFileSync(PUBLISH_SQL, "utf8")}`);
-
-  const actual = (await query(connection, "DESCRIBE etl_result")).map((row) => ({
+  const actual = (await query(connection, "DESCRIBE checked")).map((row) => ({
     name: String(row.column_name),
     type: String(row.column_type),
   }));
@@ -200,6 +199,8 @@ export async function runProducerTransform(
       `${args.sqlFile}: the result's columns are (${show(actual)}), but ${product.ref}'s table needs (${show(expected)})`,
     );
   }
+
+  await connection.run(`CREATE OR REPLACE TABLE etl_result AS ${readFileSync(PUBLISH_SQL, "utf8")}`);
 
   const [counts] = await query(
     connection,

@@ -189,7 +189,7 @@ export async function runMerge(
     const columns = [...subscription.columns, ...product.partitionKeys.map((c) => c.name)];
     await connection.run(
       `CREATE OR REPLACE VIEW ${glueName(subscription.name)} AS SELECT ${columns.join(", ")}
-       FROM read_parquet('${productDir(workDir, product)}/**/*.parquet', hive_partitioning = true)`,
+       FROM read_parquet('${productDir(workDir, product)}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
     );
   }
   const schemas = datasetSchemas();

@@ -1,0 +1,142 @@
+import { strict as assert } from "node:assert";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { datasetSchemas } from "../../domains/recommendations/datasets";
+import { checkDataset, checkTrainingMinimums } from "../../tooling/etl/personalize";
+import { type LocalRunReport, runLocalPipeline } from "../../tooling/etl/pipeline";
+
+const FROM = new Date("2026-11-01T00:00:00Z");
+const DAY = 86_400_000;
+
+describe("etl: the whole pipeline on real engines (PGlite, dynalite, DuckDB) and the merge", function () {
+  this.timeout(60_000);
+  let dir: string;
+  let report: LocalRunReport;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "etl-merge-"));
+    report = await runLocalPipeline({
+      seed: 11,
+      users: 120,
+      songs: 80,
+      episodes: 60,
+      interactions: 1600,
+      from: FROM,
+      days: 28,
+      workDir: dir,
+      windows: [
+        { start: FROM, end: new Date(FROM.getTime() + 18 * DAY) },
+        { start: new Date(FROM.getTime() + 14 * DAY), end: new Date(FROM.getTime() + 29 * DAY) },
+      ],
+    });
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("publishes every source row once or quarantines it, across two overlapping windows", () => {
+    const { catalogue } = report;
+    const total = (product: string) =>
+      report.runs
+        .flat()
+        .filter((run) => run.product === product)
+        .reduce((sum, run) => sum + run.rowsOut + run.quarantined, 0);
+    assert.equal(total("users/users"), catalogue.users.length);
+    assert.equal(total("songs/songs"), catalogue.songItems.filter((item) => item.sk === "song").length);
+    assert.equal(
+      total("podcasts/episodes"),
+      catalogue.episodeItems.filter((item) => item.sk === "episode").length,
+    );
+    assert.equal(
+      total("interactions/interaction-events"),
+      new Set(catalogue.interactions.map((r) => r.event_id)).size,
+    );
+    const quarantined = (product: string) =>
+      report.runs
+        .flat()
+        .filter((run) => run.product === product)
+        .reduce((sum, run) => sum + run.quarantined, 0);
+    assert.equal(quarantined("users/users"), catalogue.bad.users);
+    assert.equal(quarantined("songs/songs"), catalogue.bad.songs);
+    assert.equal(quarantined("podcasts/episodes"), catalogue.bad.episodes);
+  });
+
+  it("writes the three datasets with the Personalize schemas' headers and no rule broken", () => {
+    assert.deepEqual(
+      report.datasets.map((dataset) => [dataset.dataset, dataset.problems]),
+      [
+        ["users", []],
+        ["items", []],
+        ["interactions", []],
+      ],
+    );
+    const header = (dataset: string) =>
+      readFileSync(report.datasets.find((d) => d.dataset === dataset)!.file, "utf8").split("\n")[0];
+    const schemas = datasetSchemas();
+    assert.equal(header("items"), schemas.items.fields.map((f) => f.name).join(","));
+    assert.equal(header("users"), schemas.users.fields.map((f) => f.name).join(","));
+  });
+
+  it("merges songs and podcast episodes into one items dataset, told apart by CONTENT_TYPE", () => {
+    const good = (sk: string, items: readonly Record<string, unknown>[]) =>
+      items.filter((item) => item.sk === sk).length;
+    const { catalogue } = report;
+    assert.deepEqual(report.itemsByType, {
+      episode: good("episode", catalogue.episodeItems) - catalogue.bad.episodes,
+      song: good("song", catalogue.songItems) - catalogue.bad.songs,
+    });
+    const lines = readFileSync(report.datasets.find((d) => d.dataset === "items")!.file, "utf8")
+      .trim()
+      .split("\n")
+      .slice(1);
+    assert.ok(
+      lines.every((line) => /^(song:s-\d+,song|episode:e-\d+,episode),/.test(line)),
+      lines[0],
+    );
+  });
+});
+
+describe("etl: Personalize's import rules", () => {
+  const { users, interactions } = datasetSchemas();
+  const header = users.fields.map((field) => field.name);
+
+  it("accepts a valid row and names a wrong header, a missing required value and a non-number", () => {
+    assert.deepEqual(
+      checkDataset(users, header, [{ USER_ID: "u-1", COUNTRY: "GB", TIER: "free", LANGUAGE: null }]).problems,
+      [],
+    );
+    assert.deepEqual(checkDataset(users, ["USER_ID", "COUNTRY"], []).problems, [
+      "Users: header is USER_ID,COUNTRY, the schema's fields are USER_ID,COUNTRY,TIER,LANGUAGE",
+    ]);
+    assert.deepEqual(
+      checkDataset(users, header, [{ USER_ID: null, COUNTRY: "GB", TIER: "free", LANGUAGE: null }]).problems,
+      ["Users row 1: not a valid Users record (USER_ID)"],
+    );
+    const row = {
+      USER_ID: "u-1",
+      ITEM_ID: "song:s-1",
+      TIMESTAMP: "1793535378000",
+      EVENT_TYPE: "interaction.play",
+      EVENT_VALUE: "many",
+      DEVICE: null,
+    };
+    assert.deepEqual(
+      checkDataset(
+        interactions,
+        interactions.fields.map((f) => f.name),
+        [row],
+      ).problems,
+      [
+        "Interactions row 1: TIMESTAMP 1793535378000 is not in Unix seconds",
+        "Interactions row 1: EVENT_VALUE many is not a float",
+        "Interactions row 1: not a valid Interactions record (EVENT_VALUE)",
+      ],
+    );
+  });
+
+  it("names too few interactions or active users for training", () => {
+    const rows = Array.from({ length: 40 }, (_, i) => ({ USER_ID: `u-${i % 20}` }));
+    assert.deepEqual(checkTrainingMinimums(rows), [
+      "Interactions: 40 rows, training needs at least 1000",
+      "Interactions: 20 users with 2 or more interactions, training needs at least 25",
+    ]);
+  });
+});
