@@ -15,7 +15,7 @@ export interface AlarmTopicArgs {
 
 /**
  * Where a domain's alarms go: an SNS topic encrypted with a customer-managed key that CloudWatch
- * may use (the AWS-managed SNS key does not let CloudWatch publish). Teams subscribe their
+ * and EventBridge may use (the AWS-managed SNS key does not let them publish). Teams subscribe their
  * on-call tooling to it.
  */
 export class AlarmTopic extends pulumi.ComponentResource {
@@ -29,6 +29,11 @@ export class AlarmTopic extends pulumi.ComponentResource {
       Principal: { Service: "cloudwatch.amazonaws.com" },
       Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
     };
+    // EventBridge rules of the account (failed Glue job runs) notify the same topic.
+    const events = {
+      Principal: { Service: "events.amazonaws.com" },
+      Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+    };
     const key = createMeshKey(
       `${name}-key`,
       {
@@ -39,6 +44,13 @@ export class AlarmTopic extends pulumi.ComponentResource {
             Sid: "CloudWatchPublishes",
             Effect: "Allow",
             ...cloudwatch,
+            Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+            Resource: "*",
+          },
+          {
+            Sid: "EventBridgePublishes",
+            Effect: "Allow",
+            ...events,
             Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
             Resource: "*",
           },
@@ -64,6 +76,7 @@ export class AlarmTopic extends pulumi.ComponentResource {
             Action: "sns:Publish",
             Resource: topic.arn,
           },
+          { Sid: "EventBridgeRules", Effect: "Allow", ...events, Action: "sns:Publish", Resource: topic.arn },
         ]),
       },
       { parent: this },
