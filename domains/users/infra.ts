@@ -19,6 +19,8 @@ export const usersInfra: DomainInfra = (context) => {
       cidrBlock: "10.20.0.0/16",
       availabilityZones: [`${region}a`, `${region}b`],
       region,
+      // What the ETL job calls from inside the VPC, which has no internet route.
+      interfaceEndpoints: ["glue", "logs", "monitoring", "secretsmanager", "kms", "sts"],
       tags: context.tags,
     },
     { provider: context.provider },

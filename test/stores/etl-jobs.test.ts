@@ -126,6 +126,14 @@ describe("the producers' ETL jobs under the mock runtime", () => {
     const source = JSON.parse(args(job)["--source"]!);
     assert.deepEqual([source.kind, source.engine, source.table], ["jdbc", "postgresql", "public.users"]);
     assert.ok(roleStatements(job).some((s) => list(s.Action).includes("secretsmanager:GetSecretValue")));
+    // The VPC has no internet route: what the job calls is reached through interface endpoints.
+    const services = stack
+      .ofType("aws:ec2/vpcEndpoint:VpcEndpoint")
+      .filter((e) => e.account === job.account && e.inputs.vpcEndpointType === "Interface")
+      .map((e) => String(e.inputs.serviceName).split(".").pop());
+    for (const service of ["glue", "logs", "monitoring", "secretsmanager"]) {
+      assert.ok(services.includes(service), `${service} in ${services.join(", ")}`);
+    }
   });
 
   it("exports the catalogue tables rather than scanning them, and reads interactions from the landing prefix", () => {
