@@ -49,14 +49,15 @@ async function main(): Promise<number> {
         );
       }
     });
-    console.log("\ndataset        rows  file");
+    console.log("\ndataset        rows");
     for (const dataset of report.datasets) {
-      console.log(`${dataset.dataset.padEnd(12)} ${String(dataset.rows).padStart(6)}  ${dataset.file}`);
+      console.log(
+        `${dataset.dataset.padEnd(12)} ${String(dataset.rows).padStart(6)}${keep ? `  ${dataset.file}` : ""}`,
+      );
     }
+    const byType = report.itemsByType;
     console.log(
-      `\nitems: ${Object.entries(report.itemsByType)
-        .map(([type, count]) => `${count} ${type}`)
-        .join(", ")}`,
+      `\nitems by CONTENT_TYPE: ${byType.song ?? 0} song (songs), ${byType.episode ?? 0} episode (podcast episodes)`,
     );
     const problems = report.datasets.flatMap((dataset) => dataset.problems);
     for (const problem of problems) console.error(`problem: ${problem}`);
