@@ -1,4 +1,8 @@
 import { strict as assert } from "node:assert";
+import { readFileSync } from "node:fs";
+import { GLUE_SCRIPT, producerEtlJob } from "../../components/etl-job";
+import type { DomainInfraContext } from "../../components/wiring";
+import { usersTransform } from "../../domains/users/etl";
 import { domains } from "../../domains";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { GLUE_TYPES } from "../../platform/columns";
@@ -152,5 +156,46 @@ describe("the producers' ETL jobs under the mock runtime", () => {
       .find((f) => f.account === interactions.account && String(f.name).includes("landing"));
     const prefix = String((landing!.inputs.extendedS3Configuration as Record<string, unknown>).prefix);
     assert.ok(prefix.startsWith("landing/interaction_events/"), prefix);
+  });
+
+  /** The job arguments run_transform.py reads in a mode (its getResolvedOptions lists). */
+  function scriptArguments(mode: "producer" | "merge"): string[] {
+    const script = readFileSync(GLUE_SCRIPT, "utf8");
+    const common = /COMMON = \[([^\]]*)\]/.exec(script)![1]!;
+    const [merge, producer] = [...script.matchAll(/\[((?:\s*"[a-z_]+",\s*)+"[a-z_]+",?\s*)\]/g)]
+      .map((match) => match[1]!)
+      .filter((list) => list !== common);
+    const names = (list: string) => [...list.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]!);
+    return [
+      ...names(common).filter((n) => n !== "JOB_NAME"),
+      ...names(mode === "merge" ? merge! : producer!),
+    ];
+  }
+
+  it("passes every argument the Glue script reads, in each mode", () => {
+    const jobs = stack.ofType("aws:glue/job:Job");
+    const merge = jobs.find((job) => args(job)["--mode"] === "merge");
+    assert.ok(merge, "the recommendations merge job");
+    for (const job of jobs) {
+      const mode = args(job)["--mode"] as "producer" | "merge";
+      const expected = scriptArguments(mode);
+      assert.ok(expected.length >= 5, expected.join(", "));
+      for (const name of expected)
+        assert.ok(`--${name}` in args(job), `${String(job.inputs.name)}: --${name}`);
+    }
+    const kinds = new Set(
+      jobs.filter((j) => args(j)["--source"]).map((j) => JSON.parse(args(j)["--source"]!).kind),
+    );
+    const script = readFileSync(GLUE_SCRIPT, "utf8");
+    for (const kind of kinds) assert.ok(script.includes(`kind == "${String(kind)}"`), String(kind));
+  });
+
+  it("names a transform whose product the domain does not keep at rest", () => {
+    const users = mesh.domains.find((d) => d.name === "users")!;
+    const context = { domain: users, tables: {} } as unknown as DomainInfraContext;
+    assert.throws(
+      () => producerEtlJob(context, { ...usersTransform, product: "profiles" }, { kind: "landing" }),
+      new RegExp(`users.sql: users keeps no product profiles at rest \\(products at rest: users\\)$`),
+    );
   });
 });
