@@ -14,6 +14,7 @@ import {
   EtlError,
   loadTextTable,
   openEngine,
+  parquetTextView,
   productDir,
   query,
   quarantineDir,
@@ -23,7 +24,6 @@ import {
 import { productOf, shippedMesh } from "../../tooling/etl/pipeline";
 import { generateCatalogue } from "../../tooling/etl/seed";
 import { writeLanding } from "../../tooling/etl/stores";
-import { parquetTextView } from "../../tooling/etl/engine";
 
 const NOVEMBER: EtlWindow = {
   start: new Date("2026-11-01T00:00:00Z"),
@@ -302,9 +302,6 @@ describe("etl: each producer's transform on sample data (DuckDB)", () => {
     const full = await openEngine();
     const fullDir = mkdtempSync(join(tmpdir(), "etl-full-"));
     try {
-      await full.run(
-        `CREATE VIEW ${interactionsTransform.sourceView} AS SELECT * FROM read_parquet('${join(dir, "landing")}/**/*.parquet', hive_partitioning = true, hive_types_autocast = false)`,
-      );
       await parquetTextView(full, interactionsTransform.sourceView, `${join(dir, "landing")}/**/*.parquet`);
       const once = await runProducerTransform(full, {
         product: productOf(mesh, "interactions", interactionsTransform),

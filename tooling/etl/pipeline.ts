@@ -21,6 +21,7 @@ import {
   type EtlWindow,
   type ProductRun,
   query,
+  runProducerTransform,
 } from "./engine";
 import { checkDataset, checkTrainingMinimums } from "./personalize";
 import { type Catalogue, generateCatalogue, type SeedOptions } from "./seed";
@@ -31,7 +32,6 @@ import {
   startUsersDatabase,
   writeLanding,
 } from "./stores";
-import { runProducerTransform } from "./engine";
 
 /**
  * The pipelines at rest, run here end to end on real engines: the generated catalogue seeded into
