@@ -11,12 +11,17 @@ export interface AlarmTopicArgs {
   readonly tags: Readonly<Record<string, string>>;
   /** Protect and retain the key (prod). @default false */
   readonly protect?: boolean;
+  /**
+   * Who receives the alarms: a label (`owner`, `platform`) to an email address or https URL. Email
+   * and https endpoints confirm their subscription before SNS delivers to them (docs/aws-facts.md#sns).
+   */
+  readonly subscribers: Readonly<Record<string, string>>;
 }
 
 /**
  * Where a domain's alarms go: an SNS topic encrypted with a customer-managed key that CloudWatch
- * and EventBridge may use (the AWS-managed SNS key does not let them publish). Teams subscribe their
- * on-call tooling to it.
+ * and EventBridge may use (the AWS-managed SNS key does not let them publish), subscribed by the
+ * domain's owner and, when configured, the platform team.
  */
 export class AlarmTopic extends pulumi.ComponentResource {
   public readonly topicArn: pulumi.Output<string>;
@@ -81,6 +86,16 @@ export class AlarmTopic extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+    const subscribers = Object.entries(args.subscribers);
+    if (!subscribers.length)
+      throw new pulumi.ResourceError(`AlarmTopic ${name}: alarms must reach someone`, this);
+    for (const [label, endpoint] of subscribers) {
+      new aws.sns.TopicSubscription(
+        `${name}-${label}`,
+        { topic: topic.arn, protocol: endpoint.startsWith("https://") ? "https" : "email", endpoint },
+        { parent: this },
+      );
+    }
     this.topicArn = topic.arn;
     this.registerOutputs({ topicArn: this.topicArn });
   }

@@ -35,6 +35,8 @@ export interface ConsumerDomainArgs {
   /** The domain's customer-managed key: failure destination and tables are encrypted with it. */
   readonly dataKeyArn: pulumi.Input<string>;
   readonly alarmTopicArn: pulumi.Input<string>;
+  /** The account's API Gateway logging setting: required when the domain has a push subscription. */
+  readonly apiGatewayLogging?: pulumi.Resource;
   /** Environment and permissions of each handler's own calls, by subscription name. */
   readonly handlers?: Readonly<Record<string, HandlerWiring>>;
   /** Folder holding the domain folders; handler paths are relative to `<root>/<domain>`.
@@ -131,6 +133,7 @@ export class ConsumerDomain extends pulumi.ComponentResource {
                 protect,
                 dataKeyArn: args.dataKeyArn,
                 alarmTopicArn: args.alarmTopicArn,
+                apiGatewayLogging: requireApiGatewayLogging(args, subscription.ref),
                 tags,
               },
               { parent: this },
@@ -283,4 +286,11 @@ function readStatements(
       },
     },
   ];
+}
+
+function requireApiGatewayLogging(args: ConsumerDomainArgs, ref: string): pulumi.Resource {
+  if (!args.apiGatewayLogging) {
+    throw new Error(`${ref}: a push subscription needs its account's ApiGatewayLogging (apiGatewayLogging)`);
+  }
+  return args.apiGatewayLogging;
 }

@@ -18,6 +18,8 @@ export interface PushChannelArgs {
   readonly tokenSha256: pulumi.Input<string>;
   readonly dataKeyArn: pulumi.Input<string>;
   readonly alarmTopicArn: pulumi.Input<string>;
+  /** The account's API Gateway logging setting (ApiGatewayLogging), which the stage's logs need first. */
+  readonly apiGatewayLogging: pulumi.Resource;
   /** Steady-state messages per second across all connections. @default 100 */
   readonly throttlingRateLimit?: number;
   /** @default 200 */
@@ -216,7 +218,7 @@ export class PushChannel extends pulumi.ComponentResource {
         },
         tags,
       },
-      { parent: this, dependsOn: [connectRoute, disconnectRoute] },
+      { parent: this, dependsOn: [connectRoute, disconnectRoute, args.apiGatewayLogging] },
     );
 
     new aws.cloudwatch.MetricAlarm(

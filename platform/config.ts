@@ -90,6 +90,13 @@ export const stackConfigSchema = z
     minRetentionHours: z.number().int().min(24).max(8760).default(24),
     capacityMode: z.enum(["declared", "on-demand"]).default("declared"),
     protectStateful: z.boolean().default(false),
+    // Subscribed to every domain's alarm topic besides the domain's own contact: the platform's view.
+    platformAlarmContact: z
+      .union([z.email(), z.url({ protocol: /^https$/ }), z.literal("")], {
+        error: "must be an email address or an https URL (empty for none)",
+      })
+      .default("")
+      .transform((contact) => contact || undefined),
     // Pulumi.yaml declares it a secret with the default "" (no push subscription in this stack).
     pushTokenSha256: z
       .string()

@@ -69,32 +69,31 @@ export function eventJsonSchema(schema: z.ZodObject): JsonSchema {
 }
 
 /**
- * The JSON Schema published to the Glue Schema Registry for one contract version: the envelope
- * with `data` constrained to one of the event payloads, selected by `type`.
+ * One contract version as a single zod schema: the envelope with `data` constrained to one of the
+ * event payloads, selected by `type`. The registry's JSON Schema is derived from it, so that the
+ * registry and {@link parseEnvelope} accept exactly the same events.
+ */
+export function versionSchema(contract: Contract, version = currentVersion(contract)) {
+  const variants = Object.entries(version.events).map(([type, data]) =>
+    envelopeSchema.extend({ type: z.literal(type), data }),
+  );
+  const [first, ...rest] = variants;
+  if (!first) throw new Error(`contract ${contract.name} v${version.version} has no event types`);
+  return z.discriminatedUnion("type", [first, ...rest]);
+}
+
+/**
+ * The JSON Schema published to the Glue Schema Registry for one contract version, derived from
+ * {@link versionSchema} as an input schema: like zod's objects, its objects accept fields they do
+ * not declare, which is what lets a producer add an optional field in a new version without
+ * breaking the consumers of the old one (docs/contracts.md).
  */
 export function contractJsonSchema(contract: Contract, version = currentVersion(contract)): JsonSchema {
-  const variants = Object.entries(version.events).map(([type, schema]) => {
-    const data = eventJsonSchema(schema);
-    delete data.$schema;
-    return { properties: { type: { const: type }, data } };
-  });
-  return {
-    $schema: "http://json-schema.org/draft-07/schema#",
-    title: `${contract.name} v${version.version}`,
-    type: "object",
-    required: ["specversion", "id", "source", "type", "time", "dataversion", "data"],
-    properties: {
-      specversion: { const: "1.0" },
-      id: { type: "string", minLength: 1, maxLength: 256 },
-      source: { type: "string" },
-      type: { type: "string", enum: Object.keys(version.events) },
-      time: { type: "string", format: "date-time" },
-      dataversion: { type: "integer", minimum: 1 },
-      partitionkey: { type: "string" },
-      data: { type: "object" },
-    },
-    oneOf: variants,
-  };
+  const schema = z.toJSONSchema(versionSchema(contract, version), {
+    target: "draft-7",
+    io: "input",
+  }) as JsonSchema;
+  return { ...schema, title: `${contract.name} v${version.version}` };
 }
 
 /** The fields (dotted paths into the payload) that an event type declares, with their JSON types. */

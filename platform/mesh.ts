@@ -202,12 +202,17 @@ const subscriptionSchema = z.strictObject({
   delivery: deliverySchema.optional(),
 });
 
+/** Where a domain's alarms go: its owner's contact, subscribed to its alarm topic. */
+const alarmEndpoint = z.union([z.email(), z.url({ protocol: /^https$/ })], {
+  error: "must be an email address or an https URL: the domain's alarms are sent there",
+});
+
 /** The domain itself; its products and subscriptions are checked one by one so that one bad entry
  * does not hide the problems of the others. */
 const domainSchema = z.strictObject({
   name,
   description: z.string().min(1),
-  owner: z.strictObject({ team: z.string().min(1), contact: z.string().min(1) }),
+  owner: z.strictObject({ team: z.string().min(1), contact: alarmEndpoint }),
   account: z.string().min(1),
   products: z.array(z.unknown()),
   subscriptions: z.array(z.unknown()),

@@ -49,6 +49,8 @@ export interface Plan {
    * so that lakeformation-grants-declared can check grants against it.
    */
   readonly lakeFormationAccess?: unknown;
+  /** The contract of each mesh stream (the `streamContracts` setting), for lambda-esm-filters-contract. */
+  readonly streamContracts?: unknown;
 }
 
 const planSchema = z.object({
@@ -70,6 +72,7 @@ const planSchema = z.object({
     }),
   ),
   lakeFormationAccess: z.unknown().optional(),
+  streamContracts: z.unknown().optional(),
 });
 
 /** A plan file that is not a plan, with every issue and its path. */
@@ -173,6 +176,13 @@ function configOf(
     plan.lakeFormationAccess !== undefined
   ) {
     settings.lakeFormationAccess = plan.lakeFormationAccess;
+  }
+  if (
+    policy.configSchema?.properties.streamContracts &&
+    settings.streamContracts === undefined &&
+    plan.streamContracts !== undefined
+  ) {
+    settings.streamContracts = plan.streamContracts;
   }
   return settings as Record<string, unknown>;
 }

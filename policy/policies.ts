@@ -13,7 +13,9 @@ import * as lakeformation from "./rules/lakeformation";
 import * as lambda from "./rules/lambda";
 import * as mesh from "./rules/mesh";
 import * as opensearch from "./rules/opensearch";
+import * as principals from "./rules/principals";
 import * as s3 from "./rules/s3";
+import * as sns from "./rules/sns";
 import * as stores from "./rules/stores";
 
 /**
@@ -26,7 +28,7 @@ export const rulePolicies: Policies = [
   kinesis.kinesisRetentionFloor,
   kinesis.kinesisRetentionCoversConsumers,
   kinesis.kinesisPolicyNoWildcardPrincipal,
-  kinesis.kinesisPolicyMeshPrincipals,
+  principals.crossAccountMeshPrincipals,
   kinesis.kinesisPolicyLeastPrivilege,
   kinesis.kinesisPolicyOwnResource,
   kinesis.kinesisOneResourcePolicyPerStream,
@@ -40,6 +42,7 @@ export const rulePolicies: Policies = [
   lambda.lambdaEsmReportBatchItemFailures,
   lambda.lambdaEsmOnFailureDestination,
   lambda.lambdaEsmFilters,
+  lambda.lambdaEsmFiltersContract,
   lambda.lambdaEsmStartingPosition,
   lambda.lambdaSupportedRuntime,
   lambda.lambdaNoPublicInvoke,
@@ -81,6 +84,8 @@ export const rulePolicies: Policies = [
   athena.athenaWorkgroupBytesScannedCutoff,
   apigateway.apigatewayRouteAuthorization,
   apigateway.apigatewayStageAccessLogs,
+  apigateway.apigatewayWebsocketLoggingRole,
+  sns.snsAlarmTopicSubscribed,
   apigateway.apigatewayStageThrottling,
   stores.rdsStorageEncryptedCmk,
   stores.rdsIamAuthentication,
@@ -93,6 +98,7 @@ export const rulePolicies: Policies = [
   stores.dynamodbDeletionProtectionInProd,
   ec2.ec2NoPublicIngress,
   iam.iamNoWildcardAction,
+  iam.iamNoUnplannedManagedPolicies,
   iam.iamNoWildcardResource,
   mesh.meshRequiredTags,
   mesh.meshProtectStatefulInProd,

@@ -5,6 +5,7 @@ import { AtRestAccess, type TableLocation } from "../components/at-rest-access";
 import { createLakeSettings, MeshCatalog } from "../components/catalog";
 import { DataProductDomain, type PublishedTable } from "../components/data-product-domain";
 import { AlarmTopic } from "../components/alarm-topic";
+import { ApiGatewayLogging } from "../components/api-gateway-logging";
 import { ConsumerDomain } from "../components/consumer-domain";
 import { glueLogsGrant } from "../components/etl-job";
 import { createMeshKey } from "../components/kms";
@@ -15,7 +16,7 @@ import { StreamingDomain, type PublishedProduct } from "../components/streaming-
 import { domains } from "../domains";
 import { AccountProviders } from "../platform/accounts";
 import { CONFIG_NAMESPACE, deployRoleArn, PLATFORM_UNIT, stackReferenceName } from "../platform/config";
-import type { DomainDeclaration } from "../platform/declarations";
+import { AccessPattern, type DomainDeclaration } from "../platform/declarations";
 import { loadMesh, MeshConfigError, type Mesh } from "../platform/mesh";
 import { handlerProblems } from "./handlers";
 import { unitTags } from "../platform/tags";
@@ -56,6 +57,8 @@ export interface UnitOutputs {
   atRest?: Record<string, PublishedTable>;
   /** Outputs of each domain's own infrastructure (stores, Personalize, APIs), by domain. */
   domains?: Record<string, Record<string, unknown>>;
+  /** Each deployed domain's alarm topic ARN, by domain. */
+  alarmTopics?: Record<string, pulumi.Output<string>>;
 }
 
 /**
@@ -167,9 +170,33 @@ export function deployMesh(
           accountId: domain.accountId,
           tags: unitTags(mesh.config, domain.name),
           protect: mesh.config.protectStateful,
+          subscribers: {
+            owner: domain.declaration.owner.contact,
+            ...(mesh.config.platformAlarmContact ? { platform: mesh.config.platformAlarmContact } : {}),
+          },
         },
         { provider: providers.get(domain.accountAlias) },
       ),
+    ]),
+  );
+  // API Gateway's CloudWatch role is one setting per account: once for every account with a push channel.
+  const pushAccounts = new Set(
+    deployed
+      .filter((d) => d.subscriptions.some((s) => s.access.pattern === AccessPattern.PushWithoutReplay))
+      .map((d) => d.accountAlias),
+  );
+  const apiGatewayLogging = new Map(
+    [...pushAccounts].map((alias) => [
+      alias,
+      new ApiGatewayLogging(
+        `${alias}-apigateway-logging`,
+        {
+          accountId: mesh.config.accounts[alias]!.id,
+          region: mesh.config.region,
+          tags: unitTags(mesh.config, deployed.find((d) => d.accountAlias === alias)!.name),
+        },
+        { provider: providers.get(alias) },
+      ).account,
     ]),
   );
   for (const domain of deployed.filter((d) => d.products.length)) {
@@ -295,6 +322,7 @@ export function deployMesh(
         alarmTopicArn,
         handlers: built?.handlers,
         domainsRoot,
+        apiGatewayLogging: apiGatewayLogging.get(domain.accountAlias),
       },
       { provider },
     );
@@ -304,6 +332,9 @@ export function deployMesh(
       pushEndpoints: consumer.pushEndpoints,
     };
   }
+  // Each domain's alarm topic, for the platform's or the teams' own tooling to subscribe to.
+  if (alarms.size)
+    outputs.alarmTopics = Object.fromEntries([...alarms].map(([d, topic]) => [d, topic.topicArn]));
   if (Object.keys(tables).length) outputs.atRest = tables;
   if (Object.keys(domainOutputs).length) outputs.domains = domainOutputs;
   if (Object.keys(consumers).length) outputs.consumers = consumers;

@@ -155,7 +155,7 @@ if (require.main === module) {
     const written = newDomain(options);
     console.log(`wrote ${written.join(", ")}`);
     console.log(
-      `next: fill in the TODO(${options.name}) lines and the account ids, then npm run plan -- dev (README: "Adding a data product")`,
+      `next: fill in the TODO(${options.name}) lines and the account ids, then npm run plan -- dev, and npm run contracts -- lock once the contract is final (README: "Adding a data product")`,
     );
   } catch (error) {
     if (!(error instanceof NewDomainError)) throw error;

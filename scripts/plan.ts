@@ -10,6 +10,13 @@ import { domains } from "../domains";
 import { evaluatePlan, formatViolations, summarize } from "../policy/evaluate";
 import { evaluateProgram, readStackFile, StackFileError, type PlannedResource } from "../tooling/evaluate";
 import { diffPlans, formatPlanDiff } from "../tooling/plan-diff";
+import {
+  checkContractLock,
+  CONTRACT_LOCK_FILE,
+  ContractLockError,
+  declaredContracts,
+  readContractLock,
+} from "../tooling/contract-lock";
 import { buildReport, printReport, writeReport } from "../tooling/report";
 import { peerStacksFromPlans, readSavedPlan, savedPlan, SavedPlanError } from "../tooling/saved-plans";
 
@@ -48,9 +55,11 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   let evaluation;
   let mesh: Mesh;
   let against;
+  let unrecorded: readonly string[] = [];
   try {
     const config = readStackFile(join(cwd, `Pulumi.${stack}.yaml`));
     mesh = loadMesh(readStackConfigFrom(config), declarations);
+    unrecorded = checkPublishedContracts(join(cwd, CONTRACT_LOCK_FILE), declarations);
     against = options.against === undefined ? undefined : readSavedPlan(options.against);
     const peerStacks = peerStacksFromPlans(dir, mesh.config.environment, stackReferences(mesh));
     evaluation = await evaluateProgram({
@@ -91,7 +100,27 @@ export async function runPlan(options: PlanOptions): Promise<number> {
   const details = formatViolations(policies);
   if (details) log(details);
   log(summarize(policies));
+  if (unrecorded.length) {
+    log(
+      `\nnot yet in ${CONTRACT_LOCK_FILE}: ${unrecorded.join(", ")} (npm run contracts -- lock records them once published)`,
+    );
+  }
   return policies.mandatoryCount > 0 || report.violations.length > 0 ? 1 : 0;
+}
+
+/**
+ * Published contract versions must not change (docs/contracts.md): throws naming each one that did;
+ * returns the versions not recorded yet. Without a lock file there is nothing to compare with.
+ */
+function checkPublishedContracts(
+  path: string,
+  declarations: readonly DomainDeclaration[],
+): readonly string[] {
+  const lock = readContractLock(path);
+  if (!lock) return [];
+  const { changed, unrecorded } = checkContractLock(declaredContracts(declarations), lock);
+  if (changed.length) throw new ContractLockError(`${path}:\n  ${changed.join("\n  ")}`);
+  return unrecorded;
 }
 
 /** The stacks a stack reads, by unit: the units its units depend on that it does not deploy. */
@@ -114,7 +143,7 @@ function stackReferences(mesh: Mesh): Map<string, string> {
 }
 
 /** Errors a user causes and fixes (a declaration, a stack file, a saved plan): one message, no trace. */
-const USER_ERRORS = [MeshConfigError, StackFileError, SavedPlanError];
+const USER_ERRORS = [MeshConfigError, StackFileError, SavedPlanError, ContractLockError];
 
 function findUserError(error: unknown): Error | undefined {
   for (let current = error; current; current = (current as { cause?: unknown }).cause) {

@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { basename, join } from "node:path";
 import { lakeFormationAccess } from "../platform/at-rest";
 import { PLATFORM_UNIT } from "../platform/config";
+import { contractFields, currentVersion, eventJsonSchema } from "../platform/contract";
 import type { Mesh } from "../platform/mesh";
 import { unitDependencies } from "../platform/units";
 import type { Evaluation, PlannedResource } from "./evaluate";
@@ -21,6 +22,28 @@ export interface SavedPlan {
   readonly resources: readonly PlannedResource[];
   /** The declared tables and subscriptions at rest: the policy pack's `lakeFormationAccess`. */
   readonly lakeFormationAccess: ReturnType<typeof lakeFormationAccess>;
+  /** Each stream product's event types and payload fields: the policy pack's `streamContracts`. */
+  readonly streamContracts: readonly StreamContract[];
+}
+
+export interface StreamContract {
+  readonly streamArn: string;
+  readonly product: string;
+  readonly events: Readonly<Record<string, readonly string[]>>;
+}
+
+/** What a filter on each stream may name: its contract's current event types and their fields. */
+export function streamContracts(mesh: Mesh): StreamContract[] {
+  return mesh.products.map((product) => ({
+    streamArn: product.streamArn,
+    product: product.ref,
+    events: Object.fromEntries(
+      Object.entries(currentVersion(product.contract).events).map(([type, schema]) => [
+        type,
+        [...contractFields(eventJsonSchema(schema)).keys()],
+      ]),
+    ),
+  }));
 }
 
 /** A problem a user can fix (a missing or unreadable saved plan): printed as one line, no trace. */
@@ -127,5 +150,6 @@ export function savedPlan(mesh: Mesh, evaluation: Evaluation): SavedPlan {
       mesh.atRestSubscriptions,
       mesh.config.accounts[PLATFORM_UNIT]!.id,
     ),
+    streamContracts: streamContracts(mesh),
   };
 }

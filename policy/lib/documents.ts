@@ -158,6 +158,52 @@ export function conditionValues(
   return values;
 }
 
+/**
+ * Condition keys that say who the caller is (or, for a service acting for someone, on whose
+ * behalf): a statement whose principal is `*` is bounded only by one of these, under an operator
+ * that matches (not a negated one).
+ */
+export const IDENTITY_CONDITION_KEYS = [
+  "aws:PrincipalOrgID",
+  "aws:PrincipalOrgPaths",
+  "aws:PrincipalAccount",
+  "aws:PrincipalArn",
+  "aws:userid",
+  "kms:CallerAccount",
+  "aws:SourceAccount",
+  "aws:SourceArn",
+  "aws:SourceOwner",
+] as const;
+
+const MATCHING_OPERATORS = [
+  "StringEquals",
+  "StringEqualsIgnoreCase",
+  "StringLike",
+  "ArnEquals",
+  "ArnLike",
+  "ForAnyValue:StringEquals",
+  "ForAnyValue:StringLike",
+  "ForAllValues:StringEquals",
+  "ForAllValues:StringLike",
+];
+
+/** Whether the condition bounds who calls: a matching operator on an identity key, with a value that is not `*`. */
+export function identityBounded(condition: Statement["condition"]): boolean | Unknown {
+  let unknown = false;
+  for (const key of IDENTITY_CONDITION_KEYS) {
+    const values = conditionValues(condition, key, MATCHING_OPERATORS);
+    if (values === UNKNOWN) return UNKNOWN;
+    if (values.includes(UNKNOWN)) unknown = true;
+    else if (
+      values.length > 0 &&
+      values.every((value) => typeof value === "string" && value.replace(/[*?]/g, "") !== "")
+    ) {
+      return true;
+    }
+  }
+  return unknown ? UNKNOWN : false;
+}
+
 /** True when the condition block has at least one operator with at least one key. */
 export function hasCondition(condition: Statement["condition"]): boolean | Unknown {
   if (condition === UNKNOWN) return UNKNOWN;

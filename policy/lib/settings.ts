@@ -146,6 +146,19 @@ export const settingSchemas = {
       "The mesh's tables at rest and at-rest subscriptions, from the declaration (npm run plan writes them). Without it no grant beyond a table's own account is declared.",
     )
     .optional(),
+  streamContracts: z
+    .array(
+      z.strictObject({
+        streamArn: z.string().min(1),
+        product: z.string().min(1),
+        /** Event type -> the payload fields it declares (dotted paths). */
+        events: z.record(z.string(), z.array(z.string().min(1))),
+      }),
+    )
+    .describe(
+      "The contract of each mesh stream (npm run plan writes them): the event types and payload fields a filter may name. Without it filters are only checked for shape.",
+    )
+    .optional(),
   exemptions: z
     .array(
       z.strictObject({

@@ -1,11 +1,12 @@
 import { strict as assert } from "node:assert";
 import { UNKNOWN_STRING } from "../lib/values";
-import { edit, mesh, resource } from "../tests/fixtures";
+import { ACCOUNTS, edit, mesh, resource } from "../tests/fixtures";
 import { messages } from "../tests/harness";
 import {
   apigatewayRouteAuthorization,
   apigatewayStageAccessLogs,
   apigatewayStageThrottling,
+  apigatewayWebsocketLoggingRole,
 } from "./apigateway";
 
 describe("apigateway-route-authorization", () => {
@@ -81,5 +82,34 @@ describe("apigateway-stage-throttling", () => {
       ),
       ["API Gateway stage defaultRouteSettings must set throttlingRateLimit above 0."],
     );
+  });
+});
+
+describe("apigateway-websocket-logging-role", () => {
+  const policy = apigatewayWebsocketLoggingRole;
+  const missing = (account: string) =>
+    `WebSocket stage ws-stage must be in an account with API Gateway's CloudWatch role set (aws.apigateway.Account cloudwatchRoleArn in account ${account}).`;
+  it("passes a WebSocket stage in an account whose API Gateway settings name a CloudWatch role", async () => {
+    assert.deepEqual(await messages(policy, mesh()), []);
+  });
+  it("rejects a WebSocket stage in an account without the setting", async () => {
+    const resources = mesh().filter((r) => r.name !== "analytics-apigateway-logging");
+    assert.deepEqual(await messages(policy, resources), [missing(ACCOUNTS.analytics)]);
+  });
+  it("rejects the setting without a role, or in another account", async () => {
+    assert.deepEqual(
+      await messages(policy, edit(mesh(), "analytics-apigateway-logging", { cloudwatchRoleArn: "" })),
+      [missing(ACCOUNTS.analytics)],
+    );
+    const elsewhere = mesh().map((r) =>
+      r.name === "analytics-apigateway-logging" ? { ...r, account: ACCOUNTS.songs } : r,
+    );
+    assert.deepEqual(await messages(policy, elsewhere), [missing(ACCOUNTS.analytics)]);
+  });
+  it("leaves HTTP API stages alone: their access logs need no account role", async () => {
+    const http = mesh()
+      .filter((r) => r.name !== "analytics-apigateway-logging")
+      .map((r) => (r.name === "ws-stage" ? { ...r, inputs: { ...r.inputs, apiId: "http-api-id" } } : r));
+    assert.deepEqual(await messages(policy, http), []);
   });
 });

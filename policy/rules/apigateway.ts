@@ -109,3 +109,40 @@ export const apigatewayStageThrottling = resourceRule({
     }
   },
 });
+
+/**
+ * WebSocket stages log through the account's API Gateway CloudWatch role: without the account
+ * setting (`aws.apigateway.Account` with `cloudwatchRoleArn`), creating a stage that logs fails
+ * (docs/aws-facts.md#api-gateway). HTTP APIs write access logs without it.
+ */
+export const apigatewayWebsocketLoggingRole = stackRule({
+  name: "apigateway-websocket-logging-role",
+  description:
+    "A WebSocket API stage must be in an account whose API Gateway settings name a CloudWatch Logs role in the same stack.",
+  enforcementLevel: "mandatory",
+  check(stack, context) {
+    const settings = stack.ofType(T.ApiGatewayAccount);
+    const configured = (account: string | undefined) =>
+      settings.some(
+        (setting) =>
+          setting.account === account &&
+          (setting.props.cloudwatchRoleArn === UNKNOWN ||
+            (typeof setting.props.cloudwatchRoleArn === "string" && setting.props.cloudwatchRoleArn !== "")),
+      );
+    for (const stage of stack.ofType(T.ApiStage)) {
+      const protocol = apiLink(stack, stage).targets[0]?.props.protocolType;
+      if (protocol === UNKNOWN) {
+        context.couldNotCheck(
+          `API Gateway stage ${stage.name} protocol could not be checked during preview.`,
+          stage.urn,
+        );
+        continue;
+      }
+      if (protocol !== "WEBSOCKET" || configured(stage.account)) continue;
+      context.report(
+        `WebSocket stage ${stage.name} must be in an account with API Gateway's CloudWatch role set (aws.apigateway.Account cloudwatchRoleArn in account ${stage.account ?? "unknown"}).`,
+        stage.urn,
+      );
+    }
+  },
+});

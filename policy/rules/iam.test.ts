@@ -2,7 +2,7 @@ import { strict as assert } from "node:assert";
 import { UNKNOWN_STRING } from "../lib/values";
 import { edit, mesh, resource, STREAM_ARN } from "../tests/fixtures";
 import { messages } from "../tests/harness";
-import { iamNoWildcardAction, iamNoWildcardResource } from "./iam";
+import { iamNoUnplannedManagedPolicies, iamNoWildcardAction, iamNoWildcardResource } from "./iam";
 
 const document = (...Statement: object[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 const rolePolicy = (...statements: object[]) =>
@@ -107,5 +107,51 @@ describe("iam-no-wildcard-resource", () => {
       ),
       [],
     );
+  });
+});
+
+describe("iam-no-unplanned-managed-policies", () => {
+  const policy = iamNoUnplannedManagedPolicies;
+  const admin = "arn:aws:iam::aws:policy/AdministratorAccess";
+  it("passes roles with inline policies only", async () =>
+    assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects AdministratorAccess attached to a consumer role", async () => {
+    const attachment = resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "analytics-admin", {
+      role: "mesh-analytics-plays",
+      policyArn: admin,
+    });
+    assert.deepEqual(await messages(policy, [...mesh(), attachment]), [
+      `IAM policy attachment must not attach ${admin}: a managed policy outside the plan cannot be checked; grant the actions it needs inline.`,
+    ]);
+  });
+  it("rejects managed policies listed on the role and the other attachment types", async () => {
+    const role = resource("aws:iam/role:Role", "analytics-role-managed", {
+      assumeRolePolicy: document({
+        Effect: "Allow",
+        Principal: { Service: "lambda.amazonaws.com" },
+        Action: "sts:AssumeRole",
+      }),
+      managedPolicyArns: [admin, "arn:aws:iam::123456789012:policy/elsewhere"],
+    });
+    const group = resource("aws:iam/groupPolicyAttachment:GroupPolicyAttachment", "ops", {
+      group: "ops",
+      policyArn: admin,
+    });
+    const legacy = resource("aws:iam/policyAttachment:PolicyAttachment", "legacy", {
+      roles: ["r"],
+      policyArn: admin,
+    });
+    assert.deepEqual(await messages(policy, [...mesh(), role, group, legacy]), [
+      `IAM role must not attach ${admin} and arn:aws:iam::123456789012:policy/elsewhere: a managed policy outside the plan cannot be checked; grant the actions it needs inline.`,
+      `IAM policy attachment must not attach ${admin}: a managed policy outside the plan cannot be checked; grant the actions it needs inline.`,
+      `IAM policy attachment must not attach ${admin}: a managed policy outside the plan cannot be checked; grant the actions it needs inline.`,
+    ]);
+  });
+  it("passes the attachment of a policy the stack creates (its ARN unknown during preview)", async () => {
+    const attachment = resource("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "analytics-own", {
+      role: "mesh-analytics-plays",
+      policyArn: UNKNOWN_STRING,
+    });
+    assert.deepEqual(await messages(policy, [...mesh(), attachment]), []);
   });
 });

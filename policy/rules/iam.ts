@@ -82,3 +82,36 @@ export const iamNoWildcardResource = resourceRule({
     }
   },
 });
+
+/** What attaches managed policies, and the property naming them. */
+const ATTACHMENTS: Readonly<Record<string, string>> = {
+  [T.IamRole]: "managedPolicyArns",
+  [T.IamRolePolicyAttachment]: "policyArn",
+  [T.IamPolicyAttachment]: "policyArn",
+  [T.IamUserPolicyAttachment]: "policyArn",
+  [T.IamGroupPolicyAttachment]: "policyArn",
+};
+
+export const iamNoUnplannedManagedPolicies = resourceRule({
+  name: "iam-no-unplanned-managed-policies",
+  description:
+    "IAM principals must not attach managed policies the plan does not create (AWS managed ones such as AdministratorAccess, or another stack's), whose permissions the pack and the access matrix cannot see.",
+  enforcementLevel: "mandatory",
+  types: Object.keys(ATTACHMENTS),
+  check(resource, context) {
+    const value = resource.props[ATTACHMENTS[resource.type]!];
+    if (value === undefined || value === null) return;
+    if (value === UNKNOWN) {
+      if (resource.type === T.IamRole)
+        context.couldNotCheck("IAM role managedPolicyArns could not be checked during preview.");
+      return; // an attachment of a policy this stack creates: its ARN is not known yet, its document is checked
+    }
+    // A literal ARN names a policy this stack does not create; one this stack creates is an unknown output.
+    const unplanned = asList(value).filter((arn): arn is string => typeof arn === "string");
+    if (unplanned.length) {
+      context.report(
+        `IAM ${resource.type === T.IamRole ? "role" : "policy attachment"} must not attach ${listOf(unplanned)}: a managed policy outside the plan cannot be checked; grant the actions it needs inline.`,
+      );
+    }
+  },
+});

@@ -1,21 +1,11 @@
 import { strict as assert } from "node:assert";
 import { UNKNOWN_STRING } from "../lib/values";
-import {
-  ACCOUNTS,
-  edit,
-  mesh,
-  ORG,
-  resource,
-  STREAM_ARN,
-  streamPolicyDocument,
-  without,
-} from "../tests/fixtures";
+import { ACCOUNTS, edit, mesh, resource, STREAM_ARN, streamPolicyDocument, without } from "../tests/fixtures";
 import { messages, outcome } from "../tests/harness";
 import {
   kinesisEfoConsumerLimit,
   kinesisOneResourcePolicyPerStream,
   kinesisPolicyLeastPrivilege,
-  kinesisPolicyMeshPrincipals,
   kinesisPolicyNoWildcardPrincipal,
   kinesisPolicyOwnResource,
   kinesisRetentionCoversConsumers,
@@ -194,60 +184,6 @@ describe("kinesis-policy-no-wildcard-principal", () => {
   it("could not check a document unknown during preview", async () => {
     assert.deepEqual(await messages(policy, withPolicy(UNKNOWN_STRING)), [
       "Kinesis resource policy could not be checked during preview.",
-    ]);
-  });
-});
-
-describe("kinesis-policy-mesh-principals", () => {
-  const policy = kinesisPolicyMeshPrincipals;
-  const outsider = "arn:aws:iam::999999999999:root";
-  it("passes principals bounded by aws:PrincipalOrgID", async () => {
-    assert.deepEqual(await messages(policy, mesh()), []);
-  });
-  it("passes an unbounded principal of a mesh account", async () => {
-    assert.deepEqual(await messages(policy, withPolicy(streamPolicyDocument(statement({})))), []);
-  });
-  it("rejects an unbounded principal outside the mesh", async () => {
-    assert.deepEqual(
-      await messages(policy, withPolicy(streamPolicyDocument(statement({ Principal: { AWS: outsider } })))),
-      [
-        `Kinesis resource policy statement 2 must only allow principals of mesh accounts or bound them by aws:PrincipalOrgID (not ${outsider}).`,
-      ],
-    );
-  });
-  it("rejects a service principal without an organization bound", async () => {
-    const service = statement({ Principal: { Service: "firehose.amazonaws.com" } });
-    assert.deepEqual(await messages(policy, withPolicy(streamPolicyDocument(service))), [
-      "Kinesis resource policy statement 2 must only allow principals of mesh accounts or bound them by aws:PrincipalOrgID (not firehose.amazonaws.com).",
-    ]);
-  });
-  it("passes a principal outside the mesh bounded by the organization", async () => {
-    const bounded = statement({
-      Principal: { AWS: outsider },
-      Condition: { StringEquals: { "aws:PrincipalOrgID": ORG } },
-    });
-    assert.deepEqual(await messages(policy, withPolicy(streamPolicyDocument(bounded))), []);
-  });
-  it("rejects a bound naming another organization than the configured one", async () => {
-    const bounded = statement({
-      Principal: { AWS: outsider },
-      Condition: { StringEquals: { "aws:PrincipalOrgID": "o-zzzzzzzzzz" } },
-    });
-    const config = { "kinesis-policy-mesh-principals": { organizationId: ORG } };
-    assert.deepEqual(await messages(policy, withPolicy(streamPolicyDocument(bounded)), config), [
-      `Kinesis resource policy statement 2 must only allow principals of mesh accounts or bound them by aws:PrincipalOrgID (not ${outsider}).`,
-    ]);
-  });
-  it("uses the configured account allow-list instead of the plan's accounts", async () => {
-    const config = { "kinesis-policy-mesh-principals": { meshAccountIds: [ACCOUNTS.songs] } };
-    assert.deepEqual(await messages(policy, withPolicy(streamPolicyDocument(statement({}))), config), [
-      `Kinesis resource policy statement 2 must only allow principals of mesh accounts or bound them by aws:PrincipalOrgID (not arn:aws:iam::${ACCOUNTS.analytics}:root).`,
-    ]);
-  });
-  it("could not check a principal unknown during preview", async () => {
-    const unknown = statement({ Principal: { AWS: UNKNOWN_STRING } });
-    assert.deepEqual(await messages(policy, withPolicy(JSON.parse(streamPolicyDocument(unknown)))), [
-      "Kinesis resource policy statement 2 principals could not be checked during preview.",
     ]);
   });
 });

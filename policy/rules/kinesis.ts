@@ -1,12 +1,6 @@
 import { isCustomerManagedKey, parseKinesisArn } from "../lib/arns";
 import { listOf, withStatements } from "../lib/checks";
-import {
-  conditionValues,
-  isWildcardPrincipal,
-  principalAccount,
-  sameAction,
-  type Statement,
-} from "../lib/documents";
+import { isWildcardPrincipal, sameAction } from "../lib/documents";
 import { streamLink } from "../lib/links";
 import {
   displayName,
@@ -191,65 +185,6 @@ export const kinesisPolicyNoWildcardPrincipal = resourceRule({
         } else if (principals.some((principal) => principal.value === UNKNOWN)) {
           context.couldNotCheck(
             `${POLICY_SUBJECT} statement ${statement.number} principal could not be checked during preview.`,
-          );
-        }
-      }
-    });
-  },
-});
-
-function orgBounded(statement: Statement, organizationId: string | undefined): boolean | typeof UNKNOWN {
-  const values = conditionValues(statement.condition, "aws:PrincipalOrgID", [
-    "StringEquals",
-    "StringEqualsIgnoreCase",
-    "ForAnyValue:StringEquals",
-  ]);
-  if (values === UNKNOWN) return UNKNOWN;
-  if (values.length === 0) return false;
-  if (values.includes(UNKNOWN)) return UNKNOWN;
-  return organizationId === undefined || values.every((value) => value === organizationId);
-}
-
-export const kinesisPolicyMeshPrincipals = resourceRule({
-  name: "kinesis-policy-mesh-principals",
-  description:
-    "Kinesis resource policies must only allow principals of the mesh's accounts, or principals bounded by aws:PrincipalOrgID.",
-  enforcementLevel: "mandatory",
-  types: [T.StreamResourcePolicy],
-  settings: ["meshAccountIds", "organizationId"],
-  check(policy, context) {
-    const { meshAccountIds = [], organizationId } = context.settings;
-    const resourceArn = policy.props.resourceArn;
-    const ownAccount =
-      typeof resourceArn === "string" ? parseKinesisArn(resourceArn)?.account : policy.account;
-    const allowed = new Set([...meshAccountIds, ...(ownAccount ? [ownAccount] : [])]);
-    withStatements(context, POLICY_SUBJECT, policy.props.policy, (statements) => {
-      for (const statement of statements.filter((s) => s.effect === "Allow")) {
-        const bounded = orgBounded(statement, organizationId);
-        if (bounded === true) continue;
-        const outside: string[] = [];
-        let unknown = bounded === UNKNOWN;
-        for (const principal of statement.principals ?? []) {
-          if (isWildcardPrincipal(principal)) continue; // kinesis-policy-no-wildcard-principal's
-          if (principal.value === UNKNOWN) {
-            unknown = true;
-            continue;
-          }
-          const account = principal.kind === "AWS" ? principalAccount(principal.value) : undefined;
-          if (account !== undefined && allowed.has(account)) continue;
-          if (account !== undefined && ownAccount === undefined && resourceArn === UNKNOWN) {
-            unknown = true;
-            continue;
-          }
-          outside.push(principal.value);
-        }
-        if (outside.length > 0) {
-          context.report(
-            `${POLICY_SUBJECT} statement ${statement.number} must only allow principals of mesh accounts or bound them by aws:PrincipalOrgID (not ${listOf(outside)}).`,
-          );
-        } else if (unknown) {
-          context.couldNotCheck(
-            `${POLICY_SUBJECT} statement ${statement.number} principals could not be checked during preview.`,
           );
         }
       }

@@ -86,24 +86,44 @@ describe("kms-key-policy-scoped", () => {
       [`KMS key policy statement 2 must grant kms:* only to the key account's root (not ${other}).`],
     );
   });
+  const unbounded =
+    "KMS key policy statement 2 must not allow a wildcard principal without a condition on who calls (aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount, aws:SourceAccount or aws:SourceArn).";
+  const wildcard = (Condition?: unknown) => ({
+    Effect: "Allow",
+    Principal: { AWS: "*" },
+    Action: "kms:Decrypt",
+    Resource: "*",
+    ...(Condition ? { Condition } : {}),
+  });
   it("rejects a wildcard principal without a condition", async () => {
     assert.deepEqual(
       await messages(
         policy,
         withKeyPolicy({ Effect: "Allow", Principal: "*", Action: "kms:Decrypt", Resource: "*" }),
       ),
-      ["KMS key policy statement 2 must not allow a wildcard principal without a condition."],
+      [unbounded],
     );
   });
-  it("passes a wildcard principal bounded by a condition", async () => {
+  it("rejects a wildcard principal whose only condition is unrelated to who calls", async () => {
+    const viaService = { StringEquals: { "kms:ViaService": "kinesis.eu-west-1.amazonaws.com" } };
+    assert.deepEqual(await messages(policy, withKeyPolicy(wildcard(viaService))), [unbounded]);
+  });
+  it("rejects a wildcard principal bounded only by a negated or wildcard identity condition", async () => {
+    const negated = { StringNotEquals: { "aws:PrincipalAccount": ACCOUNTS.songs } };
+    assert.deepEqual(await messages(policy, withKeyPolicy(wildcard(negated))), [unbounded]);
+    const anyone = { StringLike: { "aws:PrincipalArn": "*" } };
+    assert.deepEqual(await messages(policy, withKeyPolicy(wildcard(anyone))), [unbounded]);
+  });
+  it("passes a wildcard principal bounded by who calls", async () => {
     const bounded = {
-      Effect: "Allow",
-      Principal: { AWS: "*" },
-      Action: "kms:Decrypt",
-      Resource: "*",
-      Condition: { StringEquals: { "kms:ViaService": "kinesis.eu-west-1.amazonaws.com" } },
+      StringEquals: {
+        "kms:ViaService": "kinesis.eu-west-1.amazonaws.com",
+        "kms:CallerAccount": ACCOUNTS.songs,
+      },
     };
-    assert.deepEqual(await messages(policy, withKeyPolicy(bounded)), []);
+    assert.deepEqual(await messages(policy, withKeyPolicy(wildcard(bounded))), []);
+    const org = { StringEquals: { "aws:PrincipalOrgID": "o-a1b2c3d4e5" } };
+    assert.deepEqual(await messages(policy, withKeyPolicy(wildcard(org))), []);
   });
   it("rejects a malformed key policy", async () => {
     assert.deepEqual(await messages(policy, edit(mesh(), "songs-key", { policy: "[]" })), [

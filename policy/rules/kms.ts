@@ -1,5 +1,5 @@
 import { withStatements } from "../lib/checks";
-import { hasCondition, isAccountRoot, isWildcardPrincipal, principalAccount } from "../lib/documents";
+import { identityBounded, isAccountRoot, isWildcardPrincipal, principalAccount } from "../lib/documents";
 import { resourceRule } from "../lib/rule";
 import { T } from "../lib/types";
 import { UNKNOWN } from "../lib/values";
@@ -52,7 +52,7 @@ export const kmsDeletionWindow = resourceRule({
 export const kmsKeyPolicyScoped = resourceRule({
   name: "kms-key-policy-scoped",
   description:
-    "KMS key policies must not allow kms:* to anyone but the key account's root, nor allow a wildcard principal without conditions.",
+    "KMS key policies must not allow kms:* to anyone but the key account's root, nor allow a wildcard principal without a condition on who calls.",
   enforcementLevel: "mandatory",
   types: [T.KmsKey],
   check(key, context) {
@@ -61,11 +61,14 @@ export const kmsKeyPolicyScoped = resourceRule({
       for (const statement of statements.filter((s) => s.effect === "Allow")) {
         const principals = statement.principals ?? [];
         const prefix = `KMS key policy statement ${statement.number}`;
-        const conditioned = hasCondition(statement.condition);
-        if (principals.some(isWildcardPrincipal) && conditioned !== true) {
-          if (conditioned === UNKNOWN)
+        if (principals.some(isWildcardPrincipal)) {
+          const bounded = identityBounded(statement.condition);
+          if (bounded === UNKNOWN)
             context.couldNotCheck(`${prefix} conditions could not be checked during preview.`);
-          else context.report(`${prefix} must not allow a wildcard principal without a condition.`);
+          else if (!bounded)
+            context.report(
+              `${prefix} must not allow a wildcard principal without a condition on who calls (aws:PrincipalOrgID, aws:PrincipalAccount, aws:PrincipalArn, kms:CallerAccount, aws:SourceAccount or aws:SourceArn).`,
+            );
         }
         const actions = statement.actions ?? [];
         const everything =

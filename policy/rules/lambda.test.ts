@@ -1,12 +1,13 @@
 import { strict as assert } from "node:assert";
 import { UNKNOWN_STRING } from "../lib/values";
-import { edit, mesh } from "../tests/fixtures";
+import { edit, mesh, STREAM_ARN } from "../tests/fixtures";
 import { messages } from "../tests/harness";
 import {
   lambdaEsmBisectOnError,
   lambdaEsmBoundedRecordAge,
   lambdaEsmBoundedRetries,
   lambdaEsmFilters,
+  lambdaEsmFiltersContract,
   lambdaEsmOnFailureDestination,
   lambdaEsmReportBatchItemFailures,
   lambdaEsmStartingPosition,
@@ -214,5 +215,75 @@ describe("lambda-no-public-invoke", () => {
       ),
       [],
     );
+  });
+});
+
+describe("lambda-esm-filters-contract", () => {
+  const policy = lambdaEsmFiltersContract;
+  const config = {
+    "lambda-esm-filters-contract": {
+      streamContracts: [
+        {
+          streamArn: STREAM_ARN,
+          product: "songs/plays",
+          events: {
+            "song.played": ["songId", "playedMs", "device", "device.kind"],
+            "song.liked": ["songId"],
+          },
+        },
+      ],
+    },
+  };
+  const filters = (...patterns: object[]) =>
+    esm({ filterCriteria: { filters: patterns.map((p) => ({ pattern: JSON.stringify(p) })) } });
+  const rejected = (what: string) =>
+    `Event source mapping filter 1 must only name what the contract of songs/plays declares (not ${what}).`;
+
+  it("passes filters on declared types and fields", async () => {
+    assert.deepEqual(await messages(policy, mesh(), config), []);
+    const ok = {
+      data: {
+        type: ["song.played"],
+        data: { playedMs: [{ numeric: [">=", 30000] }], device: { kind: ["car"] } },
+      },
+    };
+    assert.deepEqual(await messages(policy, filters(ok, { partitionKey: [{ prefix: "u-" }] }), config), []);
+  });
+  it("rejects an event type the contract does not declare", async () => {
+    assert.deepEqual(await messages(policy, filters({ data: { type: ["song.skipped"] } }), config), [
+      rejected("event type song.skipped"),
+    ]);
+  });
+  it("rejects a payload field no selected event type has", async () => {
+    const wrong = { data: { type: ["song.liked"], data: { playedMs: [{ numeric: [">", 0] }] } } };
+    assert.deepEqual(await messages(policy, filters(wrong), config), [
+      rejected("payload field playedMs of song.liked"),
+    ]);
+    assert.deepEqual(await messages(policy, filters({ data: { data: { durationMs: [1] } } }), config), [
+      rejected("payload field durationMs"),
+    ]);
+  });
+  it("rejects envelope and record fields that do not exist", async () => {
+    assert.deepEqual(await messages(policy, filters({ data: { eventType: ["song.played"] } }), config), [
+      rejected("envelope field eventType"),
+    ]);
+    assert.deepEqual(await messages(policy, filters({ body: { type: ["song.played"] } }), config), [
+      rejected("record field body"),
+    ]);
+  });
+  it("checks an enhanced fan-out mapping against its stream's contract", async () => {
+    const efo = edit(mesh(), "analytics-esm", {
+      eventSourceArn: `${STREAM_ARN}/consumer/analytics:1700000000`,
+      filterCriteria: { filters: [{ pattern: JSON.stringify({ data: { type: ["song.skipped"] } }) }] },
+    });
+    assert.deepEqual(await messages(policy, efo, config), [rejected("event type song.skipped")]);
+  });
+  it("leaves mappings of streams outside the mesh, and plans without contracts, to lambda-esm-filters", async () => {
+    const unknownType = filters({ data: { type: ["song.skipped"] } });
+    assert.deepEqual(await messages(policy, unknownType), []);
+    const other = edit(unknownType, "analytics-esm", {
+      eventSourceArn: "arn:aws:kinesis:eu-west-1:111111111111:stream/other",
+    });
+    assert.deepEqual(await messages(policy, other, config), []);
   });
 });

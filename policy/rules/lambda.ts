@@ -213,6 +213,97 @@ export const lambdaEsmFilters = resourceRule({
   },
 });
 
+/** The envelope's fields (platform/contract.ts) and the Kinesis record fields a filter can name besides `data`. */
+const ENVELOPE_FIELDS = [
+  "specversion",
+  "id",
+  "source",
+  "type",
+  "time",
+  "dataversion",
+  "partitionkey",
+  "data",
+];
+const RECORD_FIELDS = [
+  "data",
+  "partitionKey",
+  "sequenceNumber",
+  "approximateArrivalTimestamp",
+  "kinesisSchemaVersion",
+];
+
+/** Dotted paths of a pattern's leaves (arrays), e.g. `data.data.playedMs`. */
+function leafPaths(node: Record<string, unknown>, prefix: string[] = []): string[][] {
+  return Object.entries(node).flatMap(([key, value]) =>
+    isRecord(value) ? leafPaths(value, [...prefix, key]) : [[...prefix, key]],
+  );
+}
+
+/** What a filter names that the stream's contract does not have, one phrase each. */
+function unknownNames(
+  pattern: Record<string, unknown>,
+  events: Readonly<Record<string, readonly string[]>>,
+): string[] {
+  const problems: string[] = [];
+  const typeMatcher = get(pattern, "data", "type");
+  const named = Array.isArray(typeMatcher)
+    ? typeMatcher.filter((t): t is string => typeof t === "string")
+    : [];
+  const undeclared = named.filter((type) => !(type in events));
+  if (undeclared.length) problems.push(`event type ${listOf(undeclared)}`);
+  // Only the types the filter selects (all of them when it selects none by name) can match its fields.
+  const selected =
+    named.length && Array.isArray(typeMatcher) && named.length === typeMatcher.length
+      ? named.filter((type) => type in events)
+      : Object.keys(events);
+  const fields = new Set(selected.flatMap((type) => events[type] ?? []));
+  for (const path of leafPaths(pattern)) {
+    const [top, envelope, ...payload] = path;
+    if (!RECORD_FIELDS.includes(top!)) problems.push(`record field ${top}`);
+    else if (top !== "data" || envelope === undefined) continue;
+    else if (!ENVELOPE_FIELDS.includes(envelope)) problems.push(`envelope field ${envelope}`);
+    else if (envelope === "data" && payload.length && !fields.has(payload.join("."))) {
+      problems.push(`payload field ${payload.join(".")}${named.length ? ` of ${listOf(selected)}` : ""}`);
+    }
+  }
+  return problems;
+}
+
+export const lambdaEsmFiltersContract = resourceRule({
+  name: "lambda-esm-filters-contract",
+  description:
+    "Event source mapping filters on a mesh stream must only name the event types and fields its contract declares, since a filter on anything else matches nothing and drops its records unseen.",
+  enforcementLevel: "mandatory",
+  types: [T.EventSourceMapping],
+  settings: ["streamContracts"],
+  check(mapping, context) {
+    const contracts = context.settings.streamContracts;
+    if (!contracts) return;
+    const filters = get(mapping.props, "filterCriteria", "filters");
+    if (!Array.isArray(filters) || filters.length === 0) return;
+    const source = mapping.props.eventSourceArn;
+    if (source === UNKNOWN) {
+      context.couldNotCheck(`${ESM} eventSourceArn could not be checked during preview.`);
+      return;
+    }
+    if (typeof source !== "string") return;
+    // An enhanced fan-out mapping reads the stream through its consumer: .../stream/<name>/consumer/<c>:<t>
+    const streamArn = source.split("/consumer/")[0];
+    const contract = contracts.find((c) => c.streamArn === streamArn);
+    if (!contract) return;
+    for (const [index, filter] of filters.entries()) {
+      const pattern = get(filter, "pattern");
+      if (typeof pattern !== "string" || patternProblem(pattern)) continue; // lambda-esm-filters'
+      const problems = unknownNames(JSON.parse(pattern) as Record<string, unknown>, contract.events);
+      if (problems.length) {
+        context.report(
+          `${ESM} filter ${index + 1} must only name what the contract of ${contract.product} declares (not ${listOf(problems)}).`,
+        );
+      }
+    }
+  },
+});
+
 export const lambdaSupportedRuntime = resourceRule({
   name: "lambda-supported-runtime",
   description: "Lambda functions packaged as zip files must use a runtime from allowedRuntimes.",

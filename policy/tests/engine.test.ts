@@ -27,6 +27,17 @@ function options(resource: PlanResource): analyzer.AnalyzerResourceOptions {
   return opts;
 }
 
+/** The pinned provider of a resource's account, as the engine hands it to the analyzer. */
+function provider(resource: PlanResource): analyzer.AnalyzerProviderResource | undefined {
+  if (!resource.account) return undefined;
+  const p = new analyzer.AnalyzerProviderResource();
+  p.setType("pulumi:providers:aws");
+  p.setName(`aws-${resource.account}`);
+  p.setUrn(`urn:pulumi:t::mesh::pulumi:providers:aws::aws-${resource.account}`);
+  p.setProperties(Struct.fromJavaScript({ allowedAccountIds: [resource.account] } as never));
+  return p;
+}
+
 function call(handler: Handler, request: unknown): Promise<[string, string, string][]> {
   return new Promise((resolve, reject) =>
     handler({ request }, (error, response) => {
@@ -55,6 +66,7 @@ function analyze(resource: PlanResource, policies: Policies = unconfigured) {
   request.setName(resource.name);
   request.setProperties(Struct.fromJavaScript(resource.inputs as never));
   request.setOptions(options(resource));
+  request.setProvider(provider(resource));
   return call(handlers.makeAnalyzeRpcFun("mesh-guardrails", "0.1.0", "advisory", policies), request);
 }
 
@@ -68,6 +80,7 @@ function analyzeStack(resources: PlanResource[]) {
       r.setName(resource.name);
       r.setProperties(Struct.fromJavaScript(resource.inputs as never));
       r.setOptions(options(resource));
+      r.setProvider(provider(resource));
       for (const [key, urns] of Object.entries(resource.propertyDependencies ?? {})) {
         const dependencies = new analyzer.AnalyzerPropertyDependencies();
         dependencies.setUrnsList([...urns]);

@@ -1,8 +1,17 @@
 import { strict as assert } from "node:assert";
 import { evaluatePlan, formatViolations, parsePlan, PlanError, summarize, type Plan } from "../evaluate";
 import { PolicyConfigError } from "../lib/settings";
-import { kinesisPolicyMeshPrincipals } from "../rules/kinesis";
-import { ACCOUNTS, LAKE_ACCESS, edit, mesh, streamPolicyDocument, STREAM_ARN, without } from "./fixtures";
+import { crossAccountMeshPrincipals } from "../rules/principals";
+import {
+  ACCOUNTS,
+  LAKE_ACCESS,
+  ORG,
+  edit,
+  mesh,
+  streamPolicyDocument,
+  STREAM_ARN,
+  without,
+} from "./fixtures";
 
 /** The compliant mesh, broken in four places. */
 function brokenMesh(): Plan {
@@ -73,14 +82,15 @@ describe("evaluatePlan", () => {
   });
 
   it("takes the plan's accounts as meshAccountIds unless the config sets them", async () => {
-    const unbounded = {
+    const analyticsReads = {
       Effect: "Allow",
       Principal: { AWS: `arn:aws:iam::${ACCOUNTS.analytics}:root` },
       Action: "kinesis:GetRecords",
       Resource: STREAM_ARN,
+      Condition: { StringEquals: { "aws:PrincipalOrgID": ORG } },
     };
-    const resources = edit(mesh(), "songs-stream-policy", { policy: streamPolicyDocument(unbounded) });
-    const policies = [kinesisPolicyMeshPrincipals];
+    const resources = edit(mesh(), "songs-stream-policy", { policy: streamPolicyDocument(analyticsReads) });
+    const policies = [crossAccountMeshPrincipals];
     assert.equal(
       (
         await evaluatePlan(
@@ -91,11 +101,12 @@ describe("evaluatePlan", () => {
       0,
     );
     const { songs } = ACCOUNTS;
+    // Analytics is outside a mesh of songs alone: both stream policy statements and the key grant.
     assert.equal(
       (await evaluatePlan({ stack: "t", accounts: { songs }, resources }, { policies })).mandatoryCount,
-      1,
+      3,
     );
-    const config = { "kinesis-policy-mesh-principals": { meshAccountIds: [ACCOUNTS.analytics] } };
+    const config = { "cross-account-mesh-principals": { meshAccountIds: [ACCOUNTS.analytics] } };
     assert.equal(
       (await evaluatePlan({ stack: "t", accounts: { songs }, resources }, { policies, config }))
         .mandatoryCount,

@@ -121,7 +121,12 @@ export function mesh(): PlanResource[] {
             Principal: { AWS: `arn:aws:iam::${ACCOUNTS.analytics}:root` },
             Action: "kms:Decrypt",
             Resource: "*",
-            Condition: { StringEquals: { "kms:EncryptionContext:aws:kinesis:arn": STREAM_ARN } },
+            Condition: {
+              StringEquals: {
+                "kms:EncryptionContext:aws:kinesis:arn": STREAM_ARN,
+                "aws:PrincipalOrgID": ORG,
+              },
+            },
           },
         ),
         tags: tags("songs"),
@@ -455,6 +460,12 @@ export function mesh(): PlanResource[] {
         defaultRouteSettings: { throttlingBurstLimit: 100, throttlingRateLimit: 50 },
         tags: tags("analytics"),
       },
+      { account: ACCOUNTS.analytics },
+    ),
+    resource(
+      "aws:apigateway/account:Account",
+      "analytics-apigateway-logging",
+      { cloudwatchRoleArn: `arn:aws:iam::${ACCOUNTS.analytics}:role/mesh-apigateway-cloudwatch` },
       { account: ACCOUNTS.analytics },
     ),
     resource(

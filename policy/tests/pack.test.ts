@@ -83,6 +83,14 @@ describe("the mesh-guardrails pack", () => {
       GlueSecurityConfiguration: aws.glue.SecurityConfiguration,
       LakeFormationResource: aws.lakeformation.Resource,
       AthenaWorkgroup: aws.athena.Workgroup,
+      ApiGatewayAccount: aws.apigateway.Account,
+      SnsTopicSubscription: aws.sns.TopicSubscription,
+      SnsTopicPolicy: aws.sns.TopicPolicy,
+      SqsQueuePolicy: aws.sqs.QueuePolicy,
+      IamRolePolicyAttachment: aws.iam.RolePolicyAttachment,
+      IamPolicyAttachment: aws.iam.PolicyAttachment,
+      IamUserPolicyAttachment: aws.iam.UserPolicyAttachment,
+      IamGroupPolicyAttachment: aws.iam.GroupPolicyAttachment,
     };
     for (const [key, type] of Object.entries(T)) {
       if (key === "AwsProvider") continue;

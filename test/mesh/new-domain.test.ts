@@ -133,7 +133,13 @@ export const handler = createRecordHandler({
     assert.match(plan.stdout, /^0 mandatory, /m);
   });
 
-  it("keeps the shipped mesh's tests green", () => {
+  it("keeps the shipped mesh's tests green once the new contract is recorded", () => {
+    const lock = spawnSync(process.execPath, [tsx, "scripts/contracts.ts", "lock"], {
+      cwd: copy,
+      encoding: "utf8",
+    });
+    assert.equal(lock.status, 0, lock.stderr);
+    assert.match(lock.stdout, /1 version\(s\) recorded \(playlists\.playlists-events v1\)/);
     const mocha = spawnSync(
       process.execPath,
       [

@@ -4,6 +4,13 @@ import { AccessPattern } from "../../platform/declarations";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { evaluatePlan } from "../../policy/evaluate";
 import { savedPlan } from "../../tooling/saved-plans";
+import { join } from "node:path";
+import {
+  checkContractLock,
+  CONTRACT_LOCK_FILE,
+  declaredContracts,
+  readContractLock,
+} from "../../tooling/contract-lock";
 import type { PlannedResource } from "../../tooling/evaluate";
 import { accessMatrix } from "../../tooling/report/access-matrix";
 import { evaluateShipped, meshConfig, policyOf, withFinders, type StackUnderTest } from "../helpers/stacks";
@@ -120,6 +127,14 @@ export function meshProperties(mesh: Mesh, stack: StackUnderTest): string[] {
   return problems;
 }
 
+describe("the shipped contracts", () => {
+  it("are recorded in contracts.lock.json, every version as it was published", () => {
+    const lock = readContractLock(join(__dirname, "..", "..", CONTRACT_LOCK_FILE));
+    assert.ok(lock, `${CONTRACT_LOCK_FILE} is missing: npm run contracts -- lock`);
+    assert.deepEqual(checkContractLock(declaredContracts(domains), lock), { changed: [], unrecorded: [] });
+  });
+});
+
 describe("the shipped mesh, by properties", function () {
   // Evaluates the whole shipped mesh twice (dev and prod): minutes on a loaded machine.
   this.timeout(600_000);
@@ -156,6 +171,27 @@ describe("the shipped mesh, by properties", function () {
         const policies = await evaluatePlan(plan);
         assert.deepEqual(policies.violations, []);
         assert.deepEqual(accessMatrix(plan, mesh).violations, []);
+      });
+
+      it("refuses, from the saved plan alone, a filter edited to a field its product's contract lacks", async () => {
+        const plan = savedPlan(mesh, stack);
+        const mapping = plan.resources.find(
+          (r) =>
+            r.type === "aws:lambda/eventSourceMapping:EventSourceMapping" &&
+            String(r.inputs.eventSourceArn).startsWith("arn:aws:kinesis:") &&
+            r.inputs.filterCriteria,
+        );
+        if (!mapping) return; // no filtered subscription in this stack
+        const edited = structuredClone(plan);
+        const target = edited.resources.find((r) => r.urn === mapping.urn)!;
+        target.inputs.filterCriteria = {
+          filters: [{ pattern: JSON.stringify({ data: { data: { notInAnyContract: [1] } } }) }],
+        };
+        const { violations } = await evaluatePlan(edited);
+        assert.deepEqual(
+          violations.map((v) => [v.policy, v.urn]),
+          [["lambda-esm-filters-contract", mapping.urn]],
+        );
       });
     });
   }

@@ -189,3 +189,28 @@ describe("declarations AWS would refuse or that break the mesh", () => {
     );
   });
 });
+
+describe("alarms reach people", () => {
+  it("refuses an owner contact alarms cannot be sent to, naming the domain", () => {
+    const domains = change("songs", (domain) => ({
+      ...domain,
+      owner: { ...domain.owner, contact: "#catalogue" },
+    }));
+    assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), domains)), [
+      "domains.songs.owner.contact: must be an email address or an https URL: the domain's alarms are sent there",
+    ]);
+  });
+
+  it("accepts an https endpoint as contact, and a platform contact in the stack config", () => {
+    const domains = change("songs", (domain) => ({
+      ...domain,
+      owner: { ...domain.owner, contact: "https://events.pagerduty.example/integration/abc" },
+    }));
+    const config = { ...fixtureConfig(), platformAlarmContact: "platform-oncall@example.com" };
+    assert.deepEqual(problemsOf(parseMeshConfig(config, domains)), []);
+    const wrong = { ...fixtureConfig(), platformAlarmContact: "http://insecure.example" };
+    assert.deepEqual(problemsOf(parseMeshConfig(wrong, fixtureDomains)), [
+      "config.platformAlarmContact: must be an email address or an https URL (empty for none)",
+    ]);
+  });
+});

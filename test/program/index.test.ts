@@ -273,7 +273,12 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     assert.equal(schema.inputs.dataFormat, "JSON");
     const definition = JSON.parse(schema.inputs.schemaDefinition as string);
     assert.equal(definition.title, "users.user-events v2");
-    assert.deepEqual(definition.properties.type.enum, ["user.created", "user.updated"]);
+    assert.deepEqual(
+      definition.oneOf.map(
+        (variant: { properties: { type: { const: string } } }) => variant.properties.type.const,
+      ),
+      ["user.created", "user.updated"],
+    );
   });
 
   it("alarms on write throttling and on iterator age at half the retention", () => {
@@ -287,6 +292,39 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     assert.deepEqual(throttled.inputs.alarmActions, [
       `arn:aws:sns:eu-west-1:${ACCOUNTS.songs}:songs-alarms-topic`,
     ]);
+  });
+
+  it("sets API Gateway's CloudWatch role once in each account with a push channel, and nowhere else", () => {
+    const settings = dev.ofType("aws:apigateway/account:Account");
+    assert.deepEqual(
+      settings.map((s) => s.account),
+      [ACCOUNTS.analytics],
+    );
+    assert.equal(
+      settings[0]!.inputs.cloudwatchRoleArn,
+      `arn:aws:iam::${ACCOUNTS.analytics}:role/mesh-apigateway-cloudwatch`,
+    );
+    const role = dev.ofType("aws:iam/role:Role").find((r) => r.inputs.name === "mesh-apigateway-cloudwatch")!;
+    assert.deepEqual(JSON.parse(role.inputs.assumeRolePolicy as string).Statement, [
+      {
+        Effect: "Allow",
+        Principal: { Service: "apigateway.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": ACCOUNTS.analytics } },
+      },
+    ]);
+  });
+
+  it("subscribes each domain's owner to its alarm topic, and exports the topics", () => {
+    const subscriptions = dev.ofType("aws:sns/topicSubscription:TopicSubscription");
+    for (const domain of fixtureDomains) {
+      const owner = subscriptions.find((s) => s.name === `${domain.name}-alarms-owner`);
+      assert.ok(owner, domain.name);
+      assert.equal(owner.account, ACCOUNTS[domain.account as keyof typeof ACCOUNTS]);
+      assert.deepEqual([owner.inputs.protocol, owner.inputs.endpoint], ["email", domain.owner.contact]);
+      const exported = (dev.outputs.alarmTopics as Record<string, string>)[domain.name];
+      assert.equal(owner.inputs.topic, exported);
+    }
   });
 
   it("leaves dev resources unprotected", () => {
@@ -340,7 +378,7 @@ describe("the program under the mock runtime (fixture mesh)", () => {
       (s) => s.Sid === "PlatformAudit",
     );
     assert.equal(audit.Condition.ArnEquals["aws:PrincipalArn"], auditor);
-    assert.deepEqual(Object.keys(songs.outputs), ["products"]);
+    assert.deepEqual(Object.keys(songs.outputs).sort(), ["alarmTopics", "products"]);
   });
 
   it("fails a producer team's stack with a clear error when the platform stack has not exported its outputs", async () => {
