@@ -3,6 +3,8 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { datasetSchemas } from "../../domains/recommendations/datasets";
+import { propertyKey, toItem, toUser } from "../../domains/recommendations/handlers/personalize";
+import type { StreamEvent } from "../../runtime/consumer-kit";
 import { checkDataset, checkTrainingMinimums } from "../../tooling/etl/personalize";
 import { type LocalRunReport, runLocalPipeline } from "../../tooling/etl/pipeline";
 
@@ -31,6 +33,22 @@ describe("etl: the whole pipeline on real engines (PGlite, dynalite, DuckDB) and
     });
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** The CSV rows of a dataset, by header. */
+  const csvRows = (dataset: string) => {
+    const [header, ...lines] = readFileSync(report.datasets.find((d) => d.dataset === dataset)!.file, "utf8")
+      .trim()
+      .split("\n");
+    const names = header!.split(",");
+    return lines.map((line) => Object.fromEntries(line.split(",").map((value, i) => [names[i]!, value])));
+  };
+  /** What the live handler would send for a payload: its id and properties, as the CSV writes them. */
+  const asCsv = (id: string, properties: string | undefined) => ({
+    id,
+    ...Object.fromEntries(Object.entries(JSON.parse(properties ?? "{}")).map(([k, v]) => [k, String(v)])),
+  });
+  const event = (type: string, data: Record<string, unknown>) =>
+    ({ envelope: { id: `evt-${type}`, type, data } }) as unknown as StreamEvent;
 
   it("publishes every source row once or quarantines it, across two overlapping windows", () => {
     const { catalogue } = report;
@@ -91,6 +109,50 @@ describe("etl: the whole pipeline on real engines (PGlite, dynalite, DuckDB) and
       lines.every((line) => /^(song:s-\d+,song|episode:e-\d+,episode),/.test(line)),
       lines[0],
     );
+  });
+
+  it("writes each item and user exactly as the live handlers send them (toItem, toUser)", () => {
+    const { catalogue } = report;
+    const schema = datasetSchemas();
+    const fromCsv = (row: Record<string, string>, idColumn: string, fields: readonly { name: string }[]) => ({
+      id: row[idColumn],
+      ...Object.fromEntries(
+        fields
+          .filter((f) => f.name !== idColumn && row[f.name] !== "")
+          .map((f) => [propertyKey(f.name), row[f.name]]),
+      ),
+    });
+    const items = csvRows("items");
+    assert.ok(items.length > 100);
+    for (const row of items) {
+      const [kind, id] = row.ITEM_ID!.split(":");
+      const source = (kind === "song" ? catalogue.songItems : catalogue.episodeItems).find(
+        (item) => item.pk === `${kind}#${id}`,
+      )!;
+      const { pk: _pk, sk: _sk, updatedAt: _updated, ...payload } = source;
+      const sent = toItem(event(`${kind}.published`, payload))!;
+      assert.deepEqual(
+        fromCsv(row, "ITEM_ID", schema.items.fields),
+        asCsv(sent.value.itemId!, sent.value.properties),
+      );
+    }
+    const users = csvRows("users");
+    assert.ok(users.length > 100);
+    for (const row of users) {
+      const user = catalogue.users.find((u) => u.user_id === row.USER_ID)!;
+      const sent = toUser(
+        event("user.created", {
+          userId: user.user_id,
+          country: user.country,
+          tier: user.tier ?? undefined,
+          language: user.language ?? undefined,
+        }),
+      )!;
+      assert.deepEqual(
+        fromCsv(row, "USER_ID", schema.users.fields),
+        asCsv(sent.value.userId!, sent.value.properties),
+      );
+    }
   });
 });
 
