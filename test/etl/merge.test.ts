@@ -3,7 +3,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { datasetSchemas } from "../../domains/recommendations/datasets";
-import { propertyKey, toItem, toUser } from "../../domains/recommendations/handlers/personalize";
+import { interactionEvents } from "../../domains/interactions/contract";
+import {
+  propertyKey,
+  toItem,
+  toPutEventsEntry,
+  toUser,
+} from "../../domains/recommendations/handlers/personalize";
+import { currentVersion } from "../../platform/contract";
+import { landedPayload } from "../../tooling/etl/seed";
 import type { StreamEvent } from "../../runtime/consumer-kit";
 import { checkDataset, checkTrainingMinimums } from "../../tooling/etl/personalize";
 import { type LocalRunReport, runLocalPipeline } from "../../tooling/etl/pipeline";
@@ -47,8 +55,8 @@ describe("etl: the whole pipeline on real engines (PGlite, dynalite, DuckDB) and
     id,
     ...Object.fromEntries(Object.entries(JSON.parse(properties ?? "{}")).map(([k, v]) => [k, String(v)])),
   });
-  const event = (type: string, data: Record<string, unknown>) =>
-    ({ envelope: { id: `evt-${type}`, type, data } }) as unknown as StreamEvent;
+  const event = (type: string, data: Record<string, unknown>, id = `evt-${type}`) =>
+    ({ envelope: { id, type, data } }) as unknown as StreamEvent;
 
   it("publishes every source row once or quarantines it, across two overlapping windows", () => {
     const { catalogue } = report;
@@ -153,6 +161,37 @@ describe("etl: the whole pipeline on real engines (PGlite, dynalite, DuckDB) and
         asCsv(sent.value.userId!, sent.value.properties),
       );
     }
+  });
+
+  it("writes each interaction with an item once, as the live interactions-update handler sends it", () => {
+    const events = currentVersion(interactionEvents).events;
+    const seen = new Set<string>();
+    const expected: string[] = [];
+    for (const row of report.catalogue.interactions) {
+      if (seen.has(row.event_id!)) continue;
+      seen.add(row.event_id!);
+      const payload = landedPayload(row);
+      if (!events[row.event_type]?.safeParse(payload).success) continue; // quarantined
+      const entry = toPutEventsEntry(event(row.event_type, payload, row.event_id!));
+      if (!entry) continue; // a follow: not an item interaction
+      const sent = entry.personalizeEvent;
+      const device = (JSON.parse(sent.properties ?? "{}") as { device?: string }).device ?? "";
+      const value = sent.eventValue === undefined ? "" : String(sent.eventValue);
+      const seconds = Math.floor(sent.sentAt!.getTime() / 1000);
+      expected.push([entry.userId, sent.itemId, seconds, sent.eventType, value, device].join(","));
+    }
+    const actual = csvRows("interactions").map((row) =>
+      [
+        row.USER_ID,
+        row.ITEM_ID,
+        row.TIMESTAMP,
+        row.EVENT_TYPE,
+        row.EVENT_VALUE === "" ? "" : String(Number(row.EVENT_VALUE)),
+        row.DEVICE,
+      ].join(","),
+    );
+    assert.ok(actual.length >= 1000);
+    assert.deepEqual(actual.sort(), expected.sort());
   });
 });
 

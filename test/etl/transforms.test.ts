@@ -22,7 +22,7 @@ import {
   type EtlWindow,
 } from "../../tooling/etl/engine";
 import { productOf, shippedMesh } from "../../tooling/etl/pipeline";
-import { generateCatalogue } from "../../tooling/etl/seed";
+import { generateCatalogue, landedPayload } from "../../tooling/etl/seed";
 import { writeLanding } from "../../tooling/etl/stores";
 
 const NOVEMBER: EtlWindow = {
@@ -258,18 +258,7 @@ describe("etl: each producer's transform on sample data (DuckDB)", () => {
     const rejectedByContract = new Set<string>();
     for (const row of catalogue.interactions) {
       const schema = events[row.event_type];
-      const payload = Object.fromEntries(
-        Object.entries({
-          userId: row.user_id,
-          itemId: row.item_id,
-          itemType: row.item_type,
-          sessionId: row.session_id,
-          occurredAt: row.occurred_at?.toISOString(),
-          device: row.device,
-          playedMs: row.played_ms,
-          positionMs: row.position_ms,
-        }).filter(([, value]) => value !== null && value !== undefined),
-      );
+      const payload = landedPayload(row);
       if (!schema || !schema.safeParse(payload).success) rejectedByContract.add(row.event_id!);
     }
     const quarantinedIds = new Set(

@@ -58,6 +58,22 @@ export interface LandedInteraction {
   readonly position_ms: number | null;
 }
 
+/** The event payload a landed row was flattened from (`runtime/landing.ts`), absent fields left out. */
+export function landedPayload(row: LandedInteraction): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries({
+      userId: row.user_id,
+      itemId: row.item_id,
+      itemType: row.item_type,
+      sessionId: row.session_id,
+      occurredAt: row.occurred_at?.toISOString(),
+      device: row.device,
+      playedMs: row.played_ms,
+      positionMs: row.position_ms,
+    }).filter(([, value]) => value !== null && value !== undefined),
+  );
+}
+
 export interface Catalogue {
   readonly users: UserRow[];
   /** Catalogue table items of the songs domain: `song#<id>`/`song` items and outbox items. */
