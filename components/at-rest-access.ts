@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import type { AtRestSubscription } from "../platform/at-rest";
+import { readerRoleName, type AtRestSubscription } from "../platform/at-rest";
 import { accountRoot, policyDocument, type Statement } from "../platform/iam";
 import type { Domain } from "../platform/mesh";
 import { LakePermissions } from "./data-product-domain";
@@ -33,7 +33,7 @@ export interface AtRestReader {
   readonly table: pulumi.Input<string>;
   /** The producer's table the link leads to. */
   readonly location: TableLocation;
-  /** The granted columns; undefined when every column is. */
+  /** The granted columns, partition columns included; undefined when every column is. */
   readonly columns?: readonly string[];
 }
 
@@ -113,7 +113,7 @@ export function createReader(
   const role = new aws.iam.Role(
     `${name}-reader`,
     {
-      name: `mesh-${domain.name}-${subscription.name}`,
+      name: readerRoleName(subscription),
       description: `Reads ${subscription.product.ref} at rest for ${subscription.ref}`,
       // The account's own principals (its jobs, its analysts) are allowed to assume it through IAM.
       assumeRolePolicy: policyDocument([
@@ -131,7 +131,10 @@ export function createReader(
     },
     { parent },
   );
-  const columns = subscription.allColumns ? undefined : [...subscription.columns];
+  // Partition columns are paths, readable by every subscriber (as lakeFormationAccess declares).
+  const columns = subscription.allColumns
+    ? undefined
+    : [...subscription.columns, ...subscription.product.partitionKeys.map((column) => column.name)];
   grantRead(name, role.arn, { catalogId: domain.accountId, name: link.name }, location, columns, {
     parent,
     dependsOn: [policy],

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
-import type { AtRestProduct, AtRestSubscription } from "../platform/at-rest";
+import { lakeTags, type AtRestProduct, type AtRestSubscription } from "../platform/at-rest";
 import { GLUE_TYPES } from "../platform/columns";
 import type { StackConfig } from "../platform/config";
 import { Classification } from "../platform/declarations";
@@ -117,7 +117,7 @@ export class DataProductDomain extends pulumi.ComponentResource {
       {
         catalogId: domain.accountId,
         database: { catalogId: domain.accountId, name: database.name },
-        lfTags: [{ key: lfTags.domain.key, value: domain.name }],
+        lfTags: lfTagPairs(lakeTags(domain.atRestProducts[0]!).databaseTags, lfTags),
       },
       { parent: this },
     );
@@ -271,7 +271,28 @@ export function createProductTable(
   return { bucket, table };
 }
 
-/** LF-tags on the table (domain, product, classification) and `pii` on its pii columns. */
+/** LF-tag assignments for tags, each key taken from the catalog's LfTag resource so it is made after it. */
+function lfTagPairs(
+  tags: Readonly<Record<string, string>>,
+  lfTags: ReturnType<typeof createLfTags>,
+): { key: pulumi.Output<string>; value: string }[] {
+  const keys: Record<string, pulumi.Output<string>> = {
+    [TagKeys.Domain]: lfTags.domain.key,
+    [TagKeys.Product]: lfTags.product.key,
+    [TagKeys.Classification]: lfTags.classification.key,
+  };
+  return Object.entries(tags).map(([key, value]) => {
+    if (!keys[key])
+      throw new Error(`LF-tag ${key} is not one of the catalog's (${Object.keys(keys).join(", ")})`);
+    return { key: keys[key], value };
+  });
+}
+
+/**
+ * The LF-tags `lakeTags` gives the table and its columns (platform/at-rest.ts: the one definition
+ * of the vocabulary): the table's domain, product and classification, and one assignment per distinct
+ * set of column tags (a pii product's other columns are tagged confidential).
+ */
 function tagTable(
   name: string,
   product: AtRestProduct,
@@ -279,35 +300,35 @@ function tagTable(
   lfTags: ReturnType<typeof createLfTags>,
   parent: pulumi.Resource,
 ): aws.lakeformation.ResourceLfTags[] {
+  const pairs = (tags: Readonly<Record<string, string>>) => lfTagPairs(tags, lfTags);
   const ref = { catalogId: product.accountId, databaseName: table.databaseName, name: table.name };
+  const wanted = lakeTags(product);
   const tagged = [
     new aws.lakeformation.ResourceLfTags(
       `${name}-lf-tags`,
-      {
-        catalogId: product.accountId,
-        table: ref,
-        lfTags: [
-          { key: lfTags.domain.key, value: product.domain },
-          { key: lfTags.product.key, value: product.ref },
-          { key: lfTags.classification.key, value: product.classification },
-        ],
-      },
+      { catalogId: product.accountId, table: ref, lfTags: pairs(wanted.tags) },
       { parent },
     ),
   ];
-  // A pii product's table is tagged pii; its other columns are tagged confidential, so that an
-  // expression without pii reaches exactly them. Partition columns are paths, never pii.
-  if (product.classification === Classification.Pii) {
-    const other = [...product.columns.filter((column) => !column.pii), ...product.partitionKeys];
+  const groups = new Map<string, { tags: Readonly<Record<string, string>>; columns: string[] }>();
+  for (const column of wanted.columns) {
+    if (!Object.keys(column.tags).length) continue;
+    const id = Object.values(column.tags).join("-");
+    const group = groups.get(id) ?? { tags: column.tags, columns: [] };
+    group.columns.push(column.name);
+    groups.set(id, group);
+  }
+  for (const [id, group] of groups) {
     tagged.push(
       new aws.lakeformation.ResourceLfTags(
-        `${name}-column-lf-tags`,
+        `${name}-column-lf-tags${groups.size > 1 ? `-${id}` : ""}`,
         {
           catalogId: product.accountId,
-          tableWithColumns: { ...ref, columnNames: other.map((column) => column.name) },
-          lfTags: [{ key: lfTags.classification.key, value: Classification.Confidential }],
+          tableWithColumns: { ...ref, columnNames: group.columns },
+          lfTags: pairs(group.tags),
         },
-        { parent, dependsOn: tagged },
+        // Column tags override the table's: they are assigned after it.
+        { parent, dependsOn: [tagged[0]!] },
       ),
     );
   }

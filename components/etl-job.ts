@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { join } from "node:path";
-import type { AtRestProduct } from "../platform/at-rest";
+import { productJobRoleName, type AtRestProduct } from "../platform/at-rest";
 import { GLUE_TYPES } from "../platform/columns";
 import { policyDocument, serviceTrust, type Statement } from "../platform/iam";
 import { type AtRestReader, grantRead, readerStatements } from "./at-rest-access";
@@ -578,7 +578,7 @@ export function producerEtlJob(
   return new EtlJob(
     `${domain.name}-${product.name}-etl`,
     {
-      jobName: `mesh-${domain.name}-${product.name}-etl`,
+      jobName: productJobRoleName(product),
       accountId: domain.accountId,
       region: context.config.region,
       kmsKeyArn: context.dataKeyArn,

@@ -106,6 +106,7 @@ export class StreamingDomain extends pulumi.ComponentResource {
       createProduct(`${name}-${product.name}`, {
         product,
         subscriptions: args.subscriptions.filter((s) => s.product.ref === product.ref),
+        landingRoleArn: domain.atRestProducts.find((p) => p.stream?.ref === product.ref)?.landingRoleArn,
         config,
         tags,
         producerRoleArn: producerRole.arn,
@@ -167,6 +168,8 @@ export class StreamingDomain extends pulumi.ComponentResource {
 interface ProductArgs {
   readonly product: Product;
   readonly subscriptions: readonly Subscription[];
+  /** The domain's own Firehose role landing the product at rest, when it is kept at rest. */
+  readonly landingRoleArn?: string;
   readonly config: StackConfig;
   readonly tags: Record<string, string>;
   readonly producerRoleArn: pulumi.Output<string>;
@@ -188,6 +191,13 @@ function createProduct(name: string, args: ProductArgs) {
     [TagKeys.Classification]: product.classification,
   };
   const deployer = deployRoleArn(config, product.accountAlias);
+  // Who reads records: the subscriptions, and the domain's own landing of the product at rest.
+  const readers = [
+    ...subscriptions,
+    ...(args.landingRoleArn
+      ? [{ ref: `${product.ref} (at rest)`, roleArn: args.landingRoleArn, accountId: product.accountId }]
+      : []),
+  ];
   const viaKinesis = {
     "kms:ViaService": `kinesis.${config.region}.amazonaws.com`,
     "kms:EncryptionContext:aws:kinesis:arn": product.streamArn,
@@ -219,7 +229,9 @@ function createProduct(name: string, args: ProductArgs) {
           Resource: "*",
           Condition: { StringEquals: viaKinesis },
         },
-        ...subscriptions.map((subscription): Statement => {
+        // The landing role is named, not created, here (DataProductDomain creates it after the
+        // stream), so it is matched by aws:PrincipalArn like a consumer's role.
+        ...readers.map((subscription): Statement => {
           const grant = crossAccountRole(subscription.roleArn, subscription.accountId, config.organizationId);
           return {
             Sid: sid(`decrypt ${subscription.ref}`),
@@ -292,14 +304,12 @@ function createProduct(name: string, args: ProductArgs) {
         },
         // Inside the producer's account too, whatever IAM policies say: records are read only by
         // declared consumers and written only by the producer role.
-        onlyPrincipals(
-          "OnlyDeclaredConsumersRead",
-          [...STREAM_RECORD_READ_ACTIONS],
-          stream.arn,
-          subscriptions
+        onlyPrincipals("OnlyDeclaredConsumersRead", [...STREAM_RECORD_READ_ACTIONS], stream.arn, [
+          ...subscriptions
             .filter((s) => s.access.pattern !== AccessPattern.EnhancedFanOut)
             .map((s) => s.roleArn),
-        ),
+          ...(args.landingRoleArn ? [args.landingRoleArn] : []),
+        ]),
         onlyPrincipals("OnlyTheProducerWrites", [...STREAM_RECORD_WRITE_ACTIONS], stream.arn, [
           args.producerRoleArn,
         ]),

@@ -7,7 +7,7 @@ import {
 } from "../../components/personalize";
 import { EtlJob } from "../../components/etl-job";
 import { RecommendationsApi } from "../../components/recommendations-api";
-import { glueName } from "../../platform/at-rest";
+import { glueName, mergeJobRoleName } from "../../platform/at-rest";
 import type { DomainInfra, HandlerWiring } from "../../components/wiring";
 import { datasetSchemas } from "./datasets";
 import { mergeTransforms } from "./etl";
@@ -75,7 +75,7 @@ export const recommendationsInfra: DomainInfra = (context) => {
       `recommendationsInfra: no reader for the at-rest subscriptions ${missing.map((s) => s.ref).join(", ")}`,
     );
   }
-  const mergeJobName = `mesh-${domain.name}-merge`;
+  const mergeJobName = mergeJobRoleName(domain.name);
 
   // Prod trains and serves; dev only merges and imports (it has no history to train on).
   const training = new PersonalizeTraining(

@@ -83,7 +83,9 @@ async function evaluate(stack: Stage, domainOverride?: (domain: Domain) => Domai
                 database: s.product.database,
                 table: s.product.table,
               },
-              columns: s.allColumns ? undefined : [...s.columns],
+              columns: s.allColumns
+                ? undefined
+                : [...s.columns, ...s.product.partitionKeys.map((c) => c.name)],
             },
           ]),
         ),
@@ -209,7 +211,9 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
       const usersSubscription = dev.domain.atRestSubscriptions.find((s) => s.name === "users-history")!;
       assert.deepEqual(
         (users.inputs.tableWithColumns as { columnNames?: string[] }).columnNames,
-        usersSubscription.allColumns ? undefined : [...usersSubscription.columns],
+        usersSubscription.allColumns
+          ? undefined
+          : [...usersSubscription.columns, ...usersSubscription.product.partitionKeys.map((c) => c.name)],
       );
     });
 

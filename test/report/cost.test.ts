@@ -3,9 +3,18 @@ import { AccessPattern } from "../../platform/declarations";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { requiredShards } from "../../platform/sizing";
 import type { Plan } from "../../tooling/report/access-matrix";
-import { formatCostTable, streamCosts, type CostLine, type StreamCost } from "../../tooling/report/cost";
-import { kinesisPrices, type PriceTable } from "../../tooling/report/prices";
-import { fixtureConfig, fixtureDomains } from "../fixtures/mesh";
+import {
+  atRestCosts,
+  formatAtRestCost,
+  formatCostTable,
+  streamCosts,
+  type CostLine,
+  type StreamCost,
+} from "../../tooling/report/cost";
+import { atRestPrices, kinesisPrices, type PriceTable } from "../../tooling/report/prices";
+import type { PlannedResource } from "../../tooling/evaluate";
+import { ACCOUNTS, fixtureConfig, fixtureDomains } from "../fixtures/mesh";
+import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
 import { evaluateFixture } from "../helpers/stacks";
 
 /** Fixed figures, so that the hand-computed numbers below do not move when prices.ts is re-checked. */
@@ -243,5 +252,130 @@ describe("report: sizing and cost of the dev plan", () => {
     assert.match(text, /^ {6}shard-hours +4,380 shard-hour +x 0\.015 += +65\.70$/m);
     assert.match(text, /Load: 50% of each product's declared peak/);
     assert.match(text, /us-east-1 list prices as of 2026-11-21, applied to eu-west-1/);
+  });
+});
+
+describe("report: cost of data at rest at idle", () => {
+  let plan: Plan;
+  let mesh: Mesh;
+  before(async () => {
+    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    plan = { stack: "dev", resources: dev.resources };
+    mesh = loadMesh(fixtureConfig("dev"), fixtureDomainsAtRest);
+  });
+  const linesOf = (accountId: string, cost = atRestCosts(plan, mesh)) =>
+    cost.lines.filter((l) => l.accountId === accountId);
+
+  it("prices the Firehose landing at the stream's declared load: records in 5 KB steps, conversion and partitioning on the payload", () => {
+    // interactions/interaction-events: 4 MiB/s and 6,000 records/s at peak, half of it around the clock.
+    const seconds = 730 * 3600;
+    const payloadGb = (4 * 0.5 * seconds) / 1024;
+    const billedGb = (6000 * 0.5 * seconds * 5 * 1024) / 1024 ** 3;
+    const landing = linesOf(ACCOUNTS.interactions).filter((l) => l.item.startsWith("Firehose"));
+    const name = "mesh-interactions-interaction-events-landing";
+    assertLines(landing, [
+      [
+        `Firehose ${name}: ingestion (records in 5 KB steps)`,
+        billedGb,
+        billedGb * atRestPrices.firehose.ingestionGb,
+      ],
+      [
+        `Firehose ${name}: Parquet conversion`,
+        payloadGb,
+        payloadGb * atRestPrices.firehose.formatConversionGb,
+      ],
+      [
+        `Firehose ${name}: dynamic partitioning`,
+        payloadGb,
+        payloadGb * atRestPrices.firehose.dynamicPartitioningGb,
+      ],
+    ]);
+    const quarter = atRestCosts(plan, mesh, { utilisation: 0.25 });
+    close(
+      linesOf(ACCOUNTS.interactions, quarter).find((l) => l.item.includes("conversion"))!.quantity,
+      payloadGb / 2,
+      "conversion at 25%",
+    );
+  });
+
+  it("prices each product bucket at the stated storage assumption, and the data keys but not the stream keys", () => {
+    const users = linesOf(ACCOUNTS.users, atRestCosts(plan, mesh, { bucketGb: 100 }));
+    const bucket = users.find((l) => l.item.startsWith("S3 Standard"))!;
+    close(bucket.monthly, 100 * atRestPrices.s3.standardGbMonth, "bucket");
+    const keys = users.find((l) => l.item.startsWith("KMS keys"))!;
+    assert.equal(keys.item, "KMS keys other than the streams' (users-alarms-key, users-data-key)");
+    close(keys.monthly, 2 * atRestPrices.kms.keyMonth, "two keys");
+    // The consumers' accounts read through the catalog: they pay for no bucket or Firehose.
+    assert.ok(!linesOf(ACCOUNTS.analytics).some((l) => /S3|Firehose/.test(l.item)));
+  });
+
+  it("bills Aurora Serverless v2 instances at the minimum ACU, nothing when the cluster pauses at 0", () => {
+    const resource = (type: string, name: string, inputs: Record<string, unknown>) =>
+      ({
+        urn: name,
+        type,
+        name,
+        id: "",
+        account: ACCOUNTS.users,
+        parent: null,
+        inputs,
+      }) as unknown as PlannedResource;
+    const cluster = (minCapacity: number): Plan => ({
+      resources: [
+        resource("aws:rds/cluster:Cluster", "db", {
+          clusterIdentifier: "mesh-users",
+          serverlessv2ScalingConfiguration: { minCapacity, maxCapacity: 8 },
+          manageMasterUserPassword: true,
+        }),
+        ...["a", "b"].map((zone) =>
+          resource("aws:rds/clusterInstance:ClusterInstance", `db-${zone}`, {
+            clusterIdentifier: "mesh-users",
+            instanceClass: "db.serverless",
+          }),
+        ),
+      ],
+    });
+    assertLines(atRestCosts(cluster(0.5), mesh).lines, [
+      [
+        "Aurora Serverless v2 mesh-users: 2 instance(s) at the minimum 0.5 ACU",
+        730,
+        730 * atRestPrices.aurora.acuHour,
+      ],
+      ["Aurora storage mesh-users", 10, 10 * atRestPrices.aurora.storageGbMonth],
+      ["managed master secret mesh-users", 1, atRestPrices.secretsManager.secretMonth],
+    ]);
+    assertLines(atRestCosts(cluster(0), mesh, { auroraStorageGb: 50 }).lines, [
+      ["Aurora storage mesh-users", 50, 50 * atRestPrices.aurora.storageGbMonth],
+      ["managed master secret mesh-users", 1, atRestPrices.secretsManager.secretMonth],
+    ]);
+  });
+
+  it("adds up per account and in total, and refuses a utilisation outside (0, 1]", () => {
+    const cost = atRestCosts(plan, mesh);
+    for (const account of cost.accounts) {
+      const own = cost.lines.filter((l) => l.accountId === account.accountId);
+      close(
+        account.monthly,
+        own.reduce((a, l) => a + l.monthly, 0),
+        account.accountId,
+      );
+    }
+    close(
+      cost.total,
+      cost.accounts.reduce((a, x) => a + x.monthly, 0),
+      "total",
+    );
+    assert.throws(
+      () => atRestCosts(plan, mesh, { utilisation: 0 }),
+      /utilisation must be in \(0, 1\], got 0/,
+    );
+  });
+
+  it("prints the lines per account, the totals beside the streams' and the assumptions, saying prices are recalled", () => {
+    const text = formatAtRestCost(atRestCosts(plan, mesh), streamCosts(plan, mesh));
+    assert.match(text, /^Monthly cost of data at rest at idle \(USD; us-east-1 list prices/);
+    assert.match(text, /^ {2}interactions \(210987654325\) +\d+\.\d\d +397\.21 +\d+\.\d\d$/m);
+    assert.match(text, /recalled rather than fetched/);
+    assert.match(text, /10 GB per product bucket/);
   });
 });

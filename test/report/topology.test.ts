@@ -6,7 +6,9 @@ import { loadMesh, type Mesh } from "../../platform/mesh";
 import { buildReport, writeReport, type Plan } from "../../tooling/report";
 import { accessMatrix } from "../../tooling/report/access-matrix";
 import { renderSvg, topologyDot } from "../../tooling/report/topology";
+import { atRestMatrix } from "../../tooling/report/at-rest-matrix";
 import { ACCOUNTS, fixtureConfig, fixtureDomains } from "../fixtures/mesh";
+import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
 import { evaluateFixture } from "../helpers/stacks";
 
 const STREAM = "stream:arn:aws:kinesis:eu-west-1:210987654325:stream/interactions.interaction-events";
@@ -82,19 +84,19 @@ describe("report: topology picture of the dev plan", () => {
         attrs: {
           label: "filtered: interaction.play, interaction.like, interaction.follow",
           style: "solid",
-          color: "#2e7d32",
+          color: "#c62828",
           arrowhead: "diamond",
         },
       },
       {
         from: STREAM,
         to: fn(ACCOUNTS.analytics!, "mesh-analytics-live-feed"),
-        attrs: { label: "push without replay", style: "dashed", color: "#e65100", arrowhead: "vee" },
+        attrs: { label: "push without replay", style: "dashed", color: "#c62828", arrowhead: "vee" },
       },
       {
         from: STREAM,
         to: fn(ACCOUNTS.recommendations!, "mesh-recommendations-interactions-update"),
-        attrs: { label: "enhanced fan-out", style: "bold", color: "#6a3d9a", arrowhead: "normal" },
+        attrs: { label: "enhanced fan-out", style: "bold", color: "#c62828", arrowhead: "normal" },
       },
       {
         from: STREAM,
@@ -118,7 +120,7 @@ describe("report: topology picture of the dev plan", () => {
     assert.equal(edges.filter((e) => e.attrs.label === "write").length, 4);
   });
 
-  it("draws a reader without a subscription in red", () => {
+  it("draws data in motion in red, and a reader without a subscription in bold magenta", () => {
     const rogue = "arn:aws:iam::210987654327:role/mesh-analytics-rogue";
     const mutated: Plan = {
       ...plan,
@@ -141,7 +143,7 @@ describe("report: topology picture of the dev plan", () => {
     assert.deepStrictEqual(edge.attrs, {
       label: "read, no subscription",
       style: "bold",
-      color: "#c62828",
+      color: "#ad1457",
       arrowhead: "normal",
     });
   });
@@ -181,5 +183,72 @@ describe("report: topology picture of the dev plan", () => {
     assert.equal(readFileSync(written.dot, "utf8"), dot);
     assert.ok(existsSync(written.svg));
     assert.match(readFileSync(written.svg, "utf8"), /<svg /);
+  });
+});
+
+describe("report: topology picture with both planes", () => {
+  let plan: Plan;
+  let mesh: Mesh;
+  let dot: string;
+  const TABLE = `table:${ACCOUNTS.users}/users.members`;
+  before(async () => {
+    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    plan = { stack: "dev", resources: dev.resources };
+    mesh = loadMesh(fixtureConfig("dev"), fixtureDomainsAtRest);
+    dot = topologyDot(mesh, accessMatrix(plan, mesh), atRestMatrix(plan, mesh));
+  });
+
+  it("draws each table in its producer's account and the central catalog in the platform's", () => {
+    const clusters = clustersOf(dot);
+    assert.ok(clusters.get(ACCOUNTS.users)!.nodes.includes(TABLE));
+    assert.ok(
+      clusters
+        .get(ACCOUNTS.interactions)!
+        .nodes.includes(`table:${ACCOUNTS.interactions}/interactions.interaction_events`),
+    );
+    assert.ok(clusters.get(ACCOUNTS.platform)!.nodes.includes(`catalog:${ACCOUNTS.platform}`));
+  });
+
+  it("draws the at-rest subscriptions in blue, naming the pii columns a reader gets", () => {
+    const fromTable = edgesOf(dot).filter((e) => e.from === TABLE);
+    assert.deepStrictEqual(fromTable, [
+      {
+        from: TABLE,
+        to: `role:arn:aws:iam::${ACCOUNTS.recommendations}:role/mesh-recommendations-members-history`,
+        attrs: { label: "at rest: SELECT", style: "solid", color: "#1565c0", arrowhead: "normal" },
+      },
+      {
+        from: TABLE,
+        to: `role:arn:aws:iam::${ACCOUNTS.analytics}:role/mesh-analytics-members-audit`,
+        attrs: {
+          label: "at rest: SELECT incl. pii (email)",
+          style: "solid",
+          color: "#1565c0",
+          arrowhead: "normal",
+        },
+      },
+      {
+        from: TABLE,
+        to: `catalog:${ACCOUNTS.platform}`,
+        attrs: { label: "DESCRIBE", style: "dotted", color: "#1565c0", arrowhead: "odot" },
+      },
+    ]);
+  });
+
+  it("draws the stream landed into its table at rest, once", () => {
+    assert.ok(!edgesOf(dot).some((e) => e.to.endsWith("role/mesh-interactions-interaction-events-landing")));
+    const landing = edgesOf(dot).find((e) => e.attrs.label === "landed (Firehose)");
+    assert.deepStrictEqual(landing, {
+      from: STREAM,
+      to: `table:${ACCOUNTS.interactions}/interactions.interaction_events`,
+      attrs: { label: "landed (Firehose)", style: "dashed", color: "#1565c0", arrowhead: "normal" },
+    });
+  });
+
+  it("renders both planes to SVG", async () => {
+    const svg = await renderSvg(dot);
+    assert.ok(svg.includes("central catalog"));
+    assert.ok(svg.includes('stroke="#1565c0"'));
+    assert.ok(svg.includes('stroke="#c62828"'));
   });
 });

@@ -3,6 +3,8 @@ import { readFileSync } from "node:fs";
 import { GLUE_SCRIPT, producerEtlJob } from "../../components/etl-job";
 import type { DomainInfraContext } from "../../components/wiring";
 import { usersTransform } from "../../domains/users/etl";
+import { mergeJobRoleName, productJobRoleName } from "../../platform/at-rest";
+import { atRestMatrix, RestParty } from "../../tooling/report/at-rest-matrix";
 import { domains } from "../../domains";
 import { loadMesh, type Mesh } from "../../platform/mesh";
 import { GLUE_TYPES } from "../../platform/columns";
@@ -196,6 +198,25 @@ describe("the producers' ETL jobs under the mock runtime", () => {
     assert.throws(
       () => producerEtlJob(context, { ...usersTransform, product: "profiles" }, { kind: "landing" }),
       new RegExp(`users.sql: users keeps no product profiles at rest \\(products at rest: users\\)$`),
+    );
+  });
+
+  it("reads at rest only as declared: each producer's job as its product's pipeline, the merge as the subscriptions", () => {
+    const matrix = atRestMatrix(stack, mesh);
+    assert.deepEqual(matrix.violations, []);
+    for (const product of mesh.atRestProducts) {
+      const row = matrix.rows.find(
+        (r) => r.product === product.ref && r.principal.endsWith(`:role/${productJobRoleName(product)}`),
+      );
+      assert.equal(row?.party, RestParty.Pipeline, product.ref);
+    }
+    const recommendations = mesh.domains.find((d) => d.name === "recommendations")!;
+    const merge = matrix.rows.filter((r) =>
+      r.principal.endsWith(`:role/${mergeJobRoleName("recommendations")}`),
+    );
+    assert.deepEqual(
+      merge.map((r) => [r.party, r.subscriptions]).sort(),
+      recommendations.atRestSubscriptions.map((s) => [RestParty.Subscriber, [s.ref]]).sort(),
     );
   });
 });

@@ -85,6 +85,10 @@ export const ViolationKind = {
   SubscriptionWithoutGrant: "subscription-without-grant",
   SubscriptionWithoutKeyGrant: "subscription-without-key-grant",
   MappingWithoutGrant: "mapping-without-grant",
+  /** At rest: a pii column readable without a subscription that declares includePii. */
+  PiiWithoutSubscription: "pii-without-subscription",
+  /** At rest: a subscriber's role reads columns its subscription does not name. */
+  ColumnsWithoutSubscription: "columns-without-subscription",
 } as const;
 export type ViolationKind = (typeof ViolationKind)[keyof typeof ViolationKind];
 
@@ -410,7 +414,8 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
   };
 }
 
-function accountAliases(plan: Plan, mesh: Mesh): Map<string, string> {
+/** Alias of each account id, from the plan and the stack config. */
+export function accountAliases(plan: Plan, mesh: Mesh): Map<string, string> {
   const aliases = new Map<string, string>();
   for (const [alias, id] of Object.entries(plan.accounts ?? {})) aliases.set(id, alias);
   for (const [alias, account] of Object.entries(mesh.config.accounts)) aliases.set(account.id, alias);

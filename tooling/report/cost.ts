@@ -3,8 +3,10 @@ import { AccessPattern } from "../../platform/declarations";
 import type { Mesh } from "../../platform/mesh";
 import { requiredShards } from "../../platform/sizing";
 import type { PlannedResource } from "../evaluate";
-import { accountLabel, type Plan } from "./access-matrix";
-import { kinesisPrices, type PriceTable } from "./prices";
+import { get } from "../../policy/lib/values";
+import { resourcesByType } from "./at-rest-matrix";
+import { accountAliases, accountLabel, type Plan } from "./access-matrix";
+import { atRestPrices, kinesisPrices, type AtRestPriceTable, type PriceTable } from "./prices";
 
 export interface CostOptions {
   /** @default kinesisPrices */
@@ -433,6 +435,286 @@ export function formatCostTable(cost: CostReport, options: { details?: boolean }
     ),
     "",
     "Assumptions:",
+    ...cost.assumptions.map((a) => `  - ${a}`),
+  );
+  return lines.join("\n");
+}
+
+export interface AtRestCostOptions {
+  /** @default atRestPrices */
+  readonly prices?: AtRestPriceTable;
+  /** Average load of a landed stream as a fraction of its declared peak. @default 0.5 */
+  readonly utilisation?: number;
+  /** @default 730 */
+  readonly hoursPerMonth?: number;
+  /** Data kept in each product bucket (an assumption: the plan cannot know it). @default 10 */
+  readonly bucketGb?: number;
+  /** Storage of each Aurora cluster. @default 10 */
+  readonly auroraStorageGb?: number;
+  /** Size of each DynamoDB store with point-in-time recovery. @default 1 */
+  readonly tableGb?: number;
+}
+
+export interface AtRestCostLine extends CostLine {
+  readonly accountId: string;
+  /** The plan resource(s) the line prices. */
+  readonly resource: string;
+}
+
+export interface AtRestAccountCost {
+  readonly accountId: string;
+  readonly accountAlias: string | null;
+  readonly monthly: number;
+}
+
+export interface AtRestCostReport {
+  readonly prices: AtRestPriceTable;
+  readonly lines: readonly AtRestCostLine[];
+  /** Accounts in plan order, with their at-rest total. */
+  readonly accounts: readonly AtRestAccountCost[];
+  readonly total: number;
+  readonly assumptions: readonly string[];
+}
+
+const AT_REST_TYPES = {
+  cluster: "aws:rds/cluster:Cluster",
+  instance: "aws:rds/clusterInstance:ClusterInstance",
+  firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
+  table: "aws:glue/catalogTable:CatalogTable",
+  database: "aws:glue/catalogDatabase:CatalogDatabase",
+  connection: "aws:glue/connection:Connection",
+  dynamodb: "aws:dynamodb/table:Table",
+  key: "aws:kms/key:Key",
+  stream: "aws:kinesis/stream:Stream",
+} as const;
+
+/**
+ * What each account pays a month for its data at rest while idle, read from the plan: Aurora
+ * Serverless v2 at its minimum capacity (every `db.serverless` instance, nothing when the minimum is
+ * 0 and the cluster pauses) and its storage; its managed master secret; Firehose landing each
+ * stream product at the stream's declared load (ingestion in 5 KB steps, Parquet conversion,
+ * dynamic partitioning); the product buckets; DynamoDB stores with point-in-time recovery; the Glue
+ * Data Catalog beyond its free tier; and the KMS keys other than the streams' (which the Kinesis
+ * estimate prices). Sizes the plan cannot know are options, stated in the assumptions.
+ */
+export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions = {}): AtRestCostReport {
+  const prices = options.prices ?? atRestPrices;
+  const utilisation = options.utilisation ?? 0.5;
+  const hours = options.hoursPerMonth ?? 730;
+  const bucketGb = options.bucketGb ?? 10;
+  const auroraGb = options.auroraStorageGb ?? 10;
+  const tableGb = options.tableGb ?? 1;
+  if (!(utilisation > 0 && utilisation <= 1))
+    throw new Error(`utilisation must be in (0, 1], got ${utilisation}`);
+  const lines: AtRestCostLine[] = [];
+  const add = (accountId: string, resource: string, cost: CostLine) => {
+    if (cost.quantity > 0) lines.push({ ...cost, accountId, resource });
+  };
+
+  const of = resourcesByType(plan);
+  const accountOf = (r: PlannedResource) => r.account ?? "000000000000";
+
+  const instances = new Map<string, number>();
+  for (const instance of of(AT_REST_TYPES.instance)) {
+    if (instance.inputs.instanceClass !== "db.serverless") continue;
+    const key = `${accountOf(instance)}/${String(instance.inputs.clusterIdentifier)}`;
+    instances.set(key, (instances.get(key) ?? 0) + 1);
+  }
+  for (const cluster of of(AT_REST_TYPES.cluster)) {
+    const account = accountOf(cluster);
+    const id = String(cluster.inputs.clusterIdentifier ?? cluster.name);
+    const scaling = cluster.inputs.serverlessv2ScalingConfiguration as { minCapacity?: number } | undefined;
+    const count = instances.get(`${account}/${id}`) ?? 0;
+    const minAcu = Number(scaling?.minCapacity ?? 0);
+    add(
+      account,
+      id,
+      line(
+        `Aurora Serverless v2 ${id}: ${count} instance(s) at the minimum ${minAcu} ACU`,
+        count * minAcu * hours,
+        "ACU-hour",
+        prices.aurora.acuHour,
+      ),
+    );
+    add(account, id, line(`Aurora storage ${id}`, auroraGb, "GB-month", prices.aurora.storageGbMonth));
+    if (cluster.inputs.manageMasterUserPassword === true) {
+      add(
+        account,
+        id,
+        line(`managed master secret ${id}`, 1, "secret-month", prices.secretsManager.secretMonth),
+      );
+    }
+  }
+
+  const f = prices.firehose;
+  const seconds = hours * 3600;
+  for (const delivery of of(AT_REST_TYPES.firehose)) {
+    const source = String(get(delivery.inputs.kinesisSourceConfiguration, "kinesisStreamArn") ?? "");
+    if (!delivery.inputs.extendedS3Configuration || !source) continue;
+    const name = String(delivery.inputs.name ?? delivery.name);
+    const product = mesh.products.find((p) => p.streamArn === source);
+    const capacity = product ? (declaredCapacity(mesh, product.ref) ?? product.capacity) : undefined;
+    const peak = capacity?.mode === "provisioned" ? capacity : null;
+    const gb = peak ? peak.writeMiBps * utilisation * seconds * GB_PER_MiB : 0;
+    const recordBytes = peak ? (peak.writeMiBps * MiB) / peak.writeRecordsPerSecond : 0;
+    const billedGb = peak
+      ? (peak.writeRecordsPerSecond *
+          utilisation *
+          seconds *
+          Math.ceil(recordBytes / f.ingestionRecordRoundingBytes) *
+          f.ingestionRecordRoundingBytes) /
+        MiB /
+        1024
+      : 0;
+    const account = accountOf(delivery);
+    const s3 = delivery.inputs.extendedS3Configuration;
+    add(
+      account,
+      name,
+      line(`Firehose ${name}: ingestion (records in 5 KB steps)`, billedGb, "GB", f.ingestionGb),
+    );
+    if (get(s3, "dataFormatConversionConfiguration", "enabled") === true)
+      add(account, name, line(`Firehose ${name}: Parquet conversion`, gb, "GB", f.formatConversionGb));
+    if (get(s3, "dynamicPartitioningConfiguration", "enabled") === true)
+      add(account, name, line(`Firehose ${name}: dynamic partitioning`, gb, "GB", f.dynamicPartitioningGb));
+  }
+
+  const catalogObjects = new Map<string, number>();
+  for (const type of [AT_REST_TYPES.database, AT_REST_TYPES.table, AT_REST_TYPES.connection]) {
+    for (const resource of of(type))
+      catalogObjects.set(accountOf(resource), (catalogObjects.get(accountOf(resource)) ?? 0) + 1);
+  }
+  for (const table of of(AT_REST_TYPES.table)) {
+    const location = String(get(table.inputs.storageDescriptor, "location") ?? "");
+    const bucket = /^s3:\/\/([^/]+)/.exec(location)?.[1];
+    if (bucket) {
+      add(
+        accountOf(table),
+        bucket,
+        line(`S3 Standard, product bucket ${bucket}`, bucketGb, "GB-month", prices.s3.standardGbMonth),
+      );
+    }
+  }
+  for (const [account, objects] of catalogObjects) {
+    const billed = Math.max(0, objects - prices.glue.freeObjects) / 100_000;
+    lines.push({
+      ...line(
+        `Glue Data Catalog: ${objects} object(s) in the plan, ${prices.glue.freeObjects.toLocaleString("en-US")} free`,
+        billed,
+        "100k objects",
+        prices.glue.per100kObjectsMonth,
+      ),
+      accountId: account,
+      resource: "catalog",
+    });
+  }
+  for (const table of of(AT_REST_TYPES.dynamodb)) {
+    if (get(table.inputs.pointInTimeRecovery, "enabled") !== true) continue;
+    const name = String(table.inputs.name ?? table.name);
+    add(
+      accountOf(table),
+      name,
+      line(`DynamoDB ${name}: storage`, tableGb, "GB-month", prices.dynamodb.storageGbMonth),
+    );
+    add(
+      accountOf(table),
+      name,
+      line(`DynamoDB ${name}: point-in-time recovery`, tableGb, "GB-month", prices.dynamodb.pitrGbMonth),
+    );
+  }
+
+  const streamArns = new Map<string, string[]>();
+  for (const product of mesh.products) {
+    streamArns.set(product.accountId, [...(streamArns.get(product.accountId) ?? []), product.streamArn]);
+  }
+  const keys = new Map<string, string[]>();
+  for (const key of of(AT_REST_TYPES.key)) {
+    const policy = String(key.inputs.policy ?? "");
+    if ((streamArns.get(accountOf(key)) ?? []).some((arn) => policy.includes(arn))) continue;
+    keys.set(accountOf(key), [...(keys.get(accountOf(key)) ?? []), key.name]);
+  }
+  for (const [account, names] of keys) {
+    add(
+      account,
+      names.join(", "),
+      line(
+        `KMS keys other than the streams' (${names.join(", ")})`,
+        names.length,
+        "key-month",
+        prices.kms.keyMonth,
+      ),
+    );
+  }
+
+  const aliases = accountAliases(plan, mesh);
+  const order = [...new Set(plan.resources.map(accountOf))].filter((id) =>
+    lines.some((l) => l.accountId === id),
+  );
+  lines.sort((a, b) => order.indexOf(a.accountId) - order.indexOf(b.accountId));
+  const accounts = order.map((accountId) => ({
+    accountId,
+    accountAlias: aliases.get(accountId) ?? null,
+    monthly: sum(lines.filter((l) => l.accountId === accountId).map((l) => l.monthly)),
+  }));
+  return {
+    prices,
+    lines,
+    accounts,
+    total: sum(accounts.map((a) => a.monthly)),
+    assumptions: [
+      `Idle: ${hours} hours a month; Aurora Serverless v2 bills every db.serverless instance at the cluster's minimum ACU (0 ACU: the cluster pauses and bills storage only).`,
+      `Storage the plan cannot know: ${auroraGb} GB per Aurora cluster, ${bucketGb} GB per product bucket (S3 Standard), ${tableGb} GB per DynamoDB store with point-in-time recovery; free tiers (DynamoDB's 25 GB) not applied.`,
+      `Firehose lands each stream at ${Math.round(utilisation * 100)}% of its declared peak, around the clock; a stream without declared throughput is priced at 0 GB. Ingestion bills each record rounded up to 5 KB; conversion and dynamic partitioning bill the payload volume. The landing transform's Lambda is not included.`,
+      "Glue Data Catalog: databases, tables and connections of the plan (partitions come on top as data lands); the first million objects are free.",
+      "KMS: customer-managed keys that protect no stream (data, alarm and pipeline keys), $1 a key-month; their requests at idle are negligible. Stream keys are in the Kinesis estimate.",
+      "Not included at idle: Athena (billed per TB scanned), Lake Formation (no charge for permissions), the S3 gateway endpoint (free), S3 requests, backups within Aurora's retention (free up to the cluster's size), data transfer.",
+      `Prices: ${prices.pricedRegion} list prices as of ${prices.asOf}, applied to ${prices.region} (${prices.source}); ${prices.caveat}`,
+    ],
+  };
+}
+
+/** The at-rest estimate as text: one line per priced item by account, per-account totals, assumptions. */
+export function formatAtRestCost(cost: AtRestCostReport, streams?: CostReport): string {
+  const c = cost.prices.currency;
+  const lines = [
+    `Monthly cost of data at rest at idle (${c}; ${cost.prices.pricedRegion} list prices of ${cost.prices.asOf} applied to ${cost.prices.region}: re-check)`,
+  ];
+  for (const account of cost.accounts) {
+    lines.push(`  ${accountLabel(account.accountId, account.accountAlias)}`);
+    lines.push(
+      ...table(
+        ["item", "quantity", "unit", "price", "monthly"],
+        cost.lines
+          .filter((l) => l.accountId === account.accountId)
+          .map((l) => [l.item, number(l.quantity), l.unit, String(l.unitPrice), money(l.monthly)]),
+        new Set([1, 3, 4]),
+      ).map((row) => `  ${row}`),
+    );
+  }
+  const planned = new Map(streams?.accounts.map((a) => [a.accountId, a.planned]));
+  lines.push(
+    "",
+    "Per account (at rest at idle; with the streams' planned cost where the account owns streams):",
+    ...table(
+      ["account", "at rest", "streams (planned)", "total"],
+      [
+        ...cost.accounts.map((a) => [
+          accountLabel(a.accountId, a.accountAlias),
+          money(a.monthly),
+          money(planned.get(a.accountId) ?? 0),
+          money(a.monthly + (planned.get(a.accountId) ?? 0)),
+        ]),
+        [
+          "total",
+          money(cost.total),
+          money(streams?.total.planned ?? 0),
+          money(cost.total + (streams?.total.planned ?? 0)),
+        ],
+      ],
+      new Set([1, 2, 3]),
+    ),
+    "",
+    "Assumptions at rest:",
     ...cost.assumptions.map((a) => `  - ${a}`),
   );
   return lines.join("\n");

@@ -72,3 +72,62 @@ export type PriceTable = {
   readonly onDemand: { readonly [K in keyof (typeof kinesisPrices)["onDemand"]]: number };
   readonly kms: { readonly [K in keyof (typeof kinesisPrices)["kms"]]: number };
 };
+
+/**
+ * List prices of what a domain pays for its data at rest while idle, for `atRestCosts`. Like
+ * `kinesisPrices`: us-east-1 (N. Virginia) list prices recalled from the pricing pages named in
+ * `source` as known at `asOf`, not fetched (no network in the build), applied to eu-west-1 where
+ * they are typically a little higher. Re-check every figure before budgeting.
+ */
+export const atRestPrices = {
+  region: "eu-west-1",
+  pricedRegion: "us-east-1",
+  currency: "USD",
+  asOf: "2026-12-03",
+  source:
+    "https://aws.amazon.com/rds/aurora/pricing/ (Serverless v2, Aurora Standard); " +
+    "https://aws.amazon.com/firehose/pricing/; https://aws.amazon.com/s3/pricing/; " +
+    "https://aws.amazon.com/glue/pricing/ (Data Catalog); https://aws.amazon.com/dynamodb/pricing/on-demand/; " +
+    "https://aws.amazon.com/secrets-manager/pricing/; https://aws.amazon.com/kms/pricing/",
+  caveat:
+    "us-east-1 list prices used for eu-west-1, recalled rather than fetched: re-check on the AWS pricing pages before budgeting.",
+  aurora: {
+    /** Aurora Serverless v2, Aurora Standard configuration, per ACU-hour. */
+    acuHour: 0.12,
+    /** Aurora Standard storage, per GB-month. */
+    storageGbMonth: 0.1,
+  },
+  firehose: {
+    /** Ingestion (Kinesis Data Streams or Direct PUT source), per GB, first 500 TB a month. */
+    ingestionGb: 0.029,
+    /** Ingestion is billed per record rounded up to this many bytes. */
+    ingestionRecordRoundingBytes: 5 * 1024,
+    /** Record format conversion (JSON to Parquet), per GB converted. */
+    formatConversionGb: 0.018,
+    /** Dynamic partitioning, per GB delivered. */
+    dynamicPartitioningGb: 0.02,
+  },
+  s3: {
+    /** S3 Standard, first 50 TB, per GB-month. */
+    standardGbMonth: 0.023,
+  },
+  glue: {
+    /** Data Catalog objects (databases, tables, partitions, connections) stored free each month. */
+    freeObjects: 1_000_000,
+    /** Per 100,000 objects beyond the free ones, per month. */
+    per100kObjectsMonth: 1,
+  },
+  dynamodb: {
+    /** On-demand (Standard table class) storage, per GB-month beyond the first 25 GB of the account. */
+    storageGbMonth: 0.25,
+    /** Continuous backups (point-in-time recovery), per GB-month. */
+    pitrGbMonth: 0.2,
+  },
+  secretsManager: {
+    /** Per secret-month (Aurora's managed master password is one). */
+    secretMonth: 0.4,
+  },
+  kms: kinesisPrices.kms,
+} as const;
+
+export type AtRestPriceTable = typeof atRestPrices;

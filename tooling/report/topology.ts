@@ -1,6 +1,7 @@
 import { instance } from "@viz-js/viz";
 import { AccessPattern } from "../../platform/declarations";
 import type { Mesh } from "../../platform/mesh";
+import { RestParty, TableAccess, type AtRestMatrix, type RestRow } from "./at-rest-matrix";
 import {
   AccessClass,
   Party,
@@ -11,20 +12,36 @@ import {
   type AccessRow,
 } from "./access-matrix";
 
-/** How an edge of each access pattern is drawn. Distinct line styles, so the picture reads in grey too. */
+/** Data in motion is drawn in red, data at rest in blue (as seed 002 draws the two planes). */
+export const PlaneColor = { motion: "#c62828", rest: "#1565c0" } as const;
+
+/**
+ * How an edge of each access pattern is drawn: red for data in motion, blue for data at rest,
+ * distinct line styles within a plane so the picture reads in grey too. A reader without a
+ * subscription is magenta and bold, on either plane.
+ */
 export const EdgeStyle: Readonly<
   Record<
-    AccessPattern | "write" | "describe-only" | "unsubscribed",
+    | AccessPattern
+    | "write"
+    | "describe-only"
+    | "unsubscribed"
+    | "at-rest-read"
+    | "at-rest-describe"
+    | "at-rest-landing",
     { style: string; color: string; arrowhead: string }
   >
 > = {
-  [AccessPattern.SharedReplay]: { style: "solid", color: "#1f4e79", arrowhead: "normal" },
-  [AccessPattern.EnhancedFanOut]: { style: "bold", color: "#6a3d9a", arrowhead: "normal" },
-  [AccessPattern.Filtered]: { style: "solid", color: "#2e7d32", arrowhead: "diamond" },
-  [AccessPattern.PushWithoutReplay]: { style: "dashed", color: "#e65100", arrowhead: "vee" },
+  [AccessPattern.SharedReplay]: { style: "solid", color: PlaneColor.motion, arrowhead: "normal" },
+  [AccessPattern.EnhancedFanOut]: { style: "bold", color: PlaneColor.motion, arrowhead: "normal" },
+  [AccessPattern.Filtered]: { style: "solid", color: PlaneColor.motion, arrowhead: "diamond" },
+  [AccessPattern.PushWithoutReplay]: { style: "dashed", color: PlaneColor.motion, arrowhead: "vee" },
   write: { style: "solid", color: "#000000", arrowhead: "normal" },
   "describe-only": { style: "dotted", color: "#757575", arrowhead: "odot" },
-  unsubscribed: { style: "bold", color: "#c62828", arrowhead: "normal" },
+  unsubscribed: { style: "bold", color: "#ad1457", arrowhead: "normal" },
+  "at-rest-read": { style: "solid", color: PlaneColor.rest, arrowhead: "normal" },
+  "at-rest-describe": { style: "dotted", color: PlaneColor.rest, arrowhead: "odot" },
+  "at-rest-landing": { style: "dashed", color: PlaneColor.rest, arrowhead: "normal" },
 };
 
 const PATTERN_LABEL: Readonly<Record<AccessPattern, string>> = {
@@ -71,10 +88,13 @@ interface Node {
  * data product writing to its stream, the stream feeding each consuming function with the access
  * pattern on the edge (EFO bold, push without replay dashed, filtered labelled with the event
  * types it keeps), and the platform auditor's describe-only edge dotted. Principals that can read
- * records without a subscription are drawn in red. Everything is taken from the access matrix,
- * that is from the generated policies and mappings, not from the declaration.
+ * records without a subscription are drawn in magenta. Data in motion is red. With the at-rest
+ * matrix, data at rest is drawn in blue beside it: each product's table in its producer's account
+ * (landed from its stream where it is a stream's copy), the central catalog's DESCRIBE, and each
+ * at-rest subscriber's reader role with the columns it reads. Everything is taken from the access
+ * matrices, that is from the generated policies, grants and mappings, not from the declaration.
  */
-export function topologyDot(mesh: Mesh, matrix: AccessMatrix): string {
+export function topologyDot(mesh: Mesh, matrix: AccessMatrix, atRest?: AtRestMatrix): string {
   const aliases = new Map(Object.entries(mesh.config.accounts).map(([alias, a]) => [a.id, alias]));
   const nodes = new Map<string, Node>();
   const edges: string[] = [];
@@ -85,6 +105,7 @@ export function topologyDot(mesh: Mesh, matrix: AccessMatrix): string {
   const edge = (from: string, to: string, attrs: Record<string, string | undefined>) =>
     edges.push(`  ${q(from)} -> ${q(to)}${attributes(attrs)};`);
 
+  const landed = new Set(atRest?.rows.filter((r) => r.party === RestParty.Landing).map((r) => r.product));
   for (const product of matrix.products) {
     const stream = node(`stream:${product.streamArn}`, product.accountId, {
       label: `${product.product}\n${product.streamName}`,
@@ -93,6 +114,8 @@ export function topologyDot(mesh: Mesh, matrix: AccessMatrix): string {
       fillcolor: "#fff3c4",
     });
     for (const row of matrix.rows.filter((r) => r.product === product.product)) {
+      // The landing is drawn once, on the at-rest plane, as the stream feeding its table.
+      if (row.party === Party.Landing && landed.has(row.product)) continue;
       drawRow(row, stream);
     }
   }
@@ -157,10 +180,72 @@ export function topologyDot(mesh: Mesh, matrix: AccessMatrix): string {
     }
   }
 
+  const streams = new Map(matrix.products.map((p) => [p.product, `stream:${p.streamArn}`] as const));
+  for (const table of atRest?.tables ?? []) {
+    const id = node(`table:${table.accountId}/${table.database}.${table.table}`, table.accountId, {
+      label: `${table.product}\n${table.database}.${table.table}${table.pii.length ? " (pii)" : ""}`,
+      shape: "folder",
+      style: "filled",
+      fillcolor: "#e3f2fd",
+      color: PlaneColor.rest,
+    });
+    for (const row of atRest!.rows.filter((r) => r.product === table.product)) drawRestRow(row, id);
+  }
+
+  function drawRestRow(row: RestRow, table: string): void {
+    if (row.party === RestParty.Landing) {
+      const stream = streams.get(row.product);
+      if (stream) edge(stream, table, { label: "landed (Firehose)", ...EdgeStyle["at-rest-landing"] });
+      return;
+    }
+    // The producer's Lake Formation location role and the consumer accounts' shares are the
+    // mechanism, not readers: the reader roles they serve are drawn.
+    // The producer's own publishing job is the product's writer, not a reader.
+    if (
+      row.party === RestParty.LakeFormation ||
+      row.party === RestParty.ConsumerAccount ||
+      row.party === RestParty.Pipeline
+    )
+      return;
+    if (row.access === TableAccess.Describe) {
+      const catalog = node(`catalog:${row.accountId}`, row.accountId, {
+        label:
+          row.party === RestParty.Catalog ? "central catalog\nLake Formation" : roleNameOf(row.principal),
+        shape: "box3d",
+        style: "filled",
+        fillcolor: "#e3f2fd",
+        color: PlaneColor.rest,
+      });
+      edge(table, catalog, { label: "DESCRIBE", ...EdgeStyle["at-rest-describe"] });
+      return;
+    }
+    const role = roleNameOf(row.principal);
+    if (row.party === RestParty.Unknown || !row.subscriptions.length) {
+      const reader = node(`role:${row.principal}`, row.accountId, {
+        label: `${role}\n(no subscription)`,
+        shape: "box",
+        style: "filled",
+        fillcolor: "#f8bbd0",
+        color: EdgeStyle.unsubscribed.color,
+      });
+      edge(table, reader, { label: "read at rest, no subscription", ...EdgeStyle.unsubscribed });
+      return;
+    }
+    const reader = node(`role:${row.principal}`, row.accountId, {
+      label: `${role}\n${row.subscriptions.join(", ")}`,
+      shape: "box",
+      style: "rounded,filled",
+      fillcolor: "#e3f2fd",
+      color: PlaneColor.rest,
+    });
+    const columns = row.pii.length ? `SELECT incl. pii (${row.pii.join(", ")})` : "SELECT";
+    edge(table, reader, { label: `at rest: ${columns}`, ...EdgeStyle["at-rest-read"] });
+  }
+
   const lines = [
     "digraph mesh {",
     `  graph${attributes({
-      label: `Streaming data mesh (${mesh.config.environment}, ${mesh.config.region})`,
+      label: `Data mesh (${mesh.config.environment}, ${mesh.config.region}): data in motion red, data at rest blue`,
       labelloc: "t",
       rankdir: "LR",
       fontname: "Helvetica",
