@@ -47,7 +47,7 @@ export class CatalogueStore extends pulumi.ComponentResource {
     const relay = new OutboxRelay(
       `${name}-outbox-relay`,
       {
-        functionName: `mesh-${domain}-outbox-relay`,
+        functionName: relayName(domain),
         entry: args.relayEntry,
         accountId: context.domain.accountId,
         region: context.config.region,
@@ -74,12 +74,15 @@ export class CatalogueStore extends pulumi.ComponentResource {
   }
 }
 
+/** The relay's function and role name: it writes the domain's streams. */
+const relayName = (domain: string) => `mesh-${domain}-outbox-relay`;
+
 /**
  * A domain's infrastructure that is a catalogue store with its outbox relay, and the ETL job that
  * exports the table (DynamoDB export, no read capacity used) into the domain's product at rest.
  */
 export function catalogueStoreInfra(relayEntry: string, transform: ProducerTransform): DomainInfra {
-  return (context) => {
+  const build = (context: DomainInfraContext) => {
     const store = new CatalogueStore(
       `${context.domain.name}-catalogue`,
       { context, relayEntry },
@@ -95,4 +98,5 @@ export function catalogueStoreInfra(relayEntry: string, transform: ProducerTrans
       },
     };
   };
+  return Object.assign(build, { streamWriterRoles: (domain: { name: string }) => [relayName(domain.name)] });
 }

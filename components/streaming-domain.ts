@@ -34,6 +34,11 @@ export interface StreamingDomainArgs {
   readonly auditorRoleArn: pulumi.Input<string>;
   /** Where the streams' alarms notify. */
   readonly alarmTopicArn: pulumi.Input<string>;
+  /**
+   * Roles of the domain's own infrastructure that write its products too (an outbox relay), by
+   * ARN; they may not exist yet. Only these and the producer role write. @default []
+   */
+  readonly writerRoleArns?: readonly string[];
 }
 
 /** What other units need of a product: consumers read the stream and decrypt with the key. */
@@ -110,6 +115,7 @@ export class StreamingDomain extends pulumi.ComponentResource {
         config,
         tags,
         producerRoleArn: producerRole.arn,
+        writerRoleArns: args.writerRoleArns ?? [],
         auditorRoleArn: args.auditorRoleArn,
         alarmTopicArn: args.alarmTopicArn,
         registry,
@@ -173,6 +179,8 @@ interface ProductArgs {
   readonly config: StackConfig;
   readonly tags: Record<string, string>;
   readonly producerRoleArn: pulumi.Output<string>;
+  /** Roles of the domain's own infrastructure that write too (named, created later). */
+  readonly writerRoleArns: readonly string[];
   readonly auditorRoleArn: pulumi.Input<string>;
   readonly alarmTopicArn: pulumi.Input<string>;
   readonly registry: aws.glue.Registry;
@@ -229,6 +237,22 @@ function createProduct(name: string, args: ProductArgs) {
           Resource: "*",
           Condition: { StringEquals: viaKinesis },
         },
+        // The domain's own writers (an outbox relay) are created after the key: matched by name.
+        ...(args.writerRoleArns.length
+          ? [
+              {
+                Sid: "DomainWritersEncrypt",
+                Effect: "Allow",
+                Principal: { AWS: accountRoot(product.accountId) },
+                Action: "kms:GenerateDataKey",
+                Resource: "*",
+                Condition: {
+                  ArnEquals: { "aws:PrincipalArn": [...args.writerRoleArns] },
+                  StringEquals: viaKinesis,
+                },
+              } satisfies Statement,
+            ]
+          : []),
         // The landing role is named, not created, here (DataProductDomain creates it after the
         // stream), so it is matched by aws:PrincipalArn like a consumer's role.
         ...readers.map((subscription): Statement => {
@@ -312,6 +336,7 @@ function createProduct(name: string, args: ProductArgs) {
         ]),
         onlyPrincipals("OnlyTheProducerWrites", [...STREAM_RECORD_WRITE_ACTIONS], stream.arn, [
           args.producerRoleArn,
+          ...args.writerRoleArns,
         ]),
       ]),
     },

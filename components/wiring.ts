@@ -56,4 +56,11 @@ export interface DomainInfraResult {
  * A domain's own infrastructure (stores, Personalize, OpenSearch, APIs, relays), producer or
  * consumer. Called once per deployed domain that has an entry in the program's infra map.
  */
-export type DomainInfra = (context: DomainInfraContext) => DomainInfraResult;
+export type DomainInfra = ((context: DomainInfraContext) => DomainInfraResult) & {
+  /**
+   * Names of the roles this infrastructure writes the domain's stream products with (an outbox
+   * relay), known before it is built: the streams' policies and keys let them write, besides the
+   * producer role, and nobody else.
+   */
+  readonly streamWriterRoles?: (domain: Domain) => readonly string[];
+};

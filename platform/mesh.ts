@@ -8,7 +8,7 @@ import {
   resolveAtRestSubscription,
 } from "./at-rest";
 import { type StackConfig, stackConfigSchema, ALL_UNITS, PLATFORM_UNIT } from "./config";
-import { accountShardQuota, OnDemandLimits, requiredShards } from "./sizing";
+import { accountShardQuota, MAX_STANDARD_CONSUMERS, OnDemandLimits, requiredShards } from "./sizing";
 import {
   breakingChanges,
   contractFields,
@@ -690,6 +690,14 @@ function resolve(
     if (efo > Limits.efoConsumersPerStream) {
       problems.push(
         `domains.${product.domain}.products.${product.name}: ${efo} enhanced fan-out consumers exceed the limit of ${Limits.efoConsumersPerStream}`,
+      );
+    }
+    const standard = subscriptions.filter(
+      (s) => s.product === product && s.access.pattern !== AccessPattern.EnhancedFanOut,
+    );
+    if (standard.length > MAX_STANDARD_CONSUMERS) {
+      problems.push(
+        `domains.${product.domain}.products.${product.name}: ${standard.length} standard consumers (${standard.map((s) => s.ref).join(", ")}) poll each shard once a second each, more than the ${MAX_STANDARD_CONSUMERS} GetRecords calls a shard serves per second: subscribe the others with enhanced fan-out`,
       );
     }
   }

@@ -208,6 +208,9 @@ export function deployMesh(
         config: mesh.config,
         auditorRoleArn: auditorRoleArn ?? peers.auditorRoleArn(),
         alarmTopicArn: alarms.get(domain.name)!.topicArn,
+        writerRoleArns: (infra[domain.name]?.streamWriterRoles?.(domain) ?? []).map(
+          (role) => `arn:aws:iam::${domain.accountId}:role/${role}`,
+        ),
       },
       { provider: providers.get(domain.accountAlias) },
     );

@@ -116,7 +116,7 @@ describe("declarations AWS would refuse or that break the mesh", () => {
       })),
     }));
     assert.deepEqual(problemsOf(parseMeshConfig(fixtureConfig(), heavy)), [
-      "domains.interactions.products.interaction-events.capacity: 600 MiB/s and 6000 records/s with 2 standard consumers need 600 shards, more than the 500 shards an account may have in eu-west-1",
+      "domains.interactions.products.interaction-events.capacity: 600 MiB/s and 6000 records/s with 2 standard consumers need 1200 shards, more than the 500 shards an account may have in eu-west-1",
     ]);
     assert.deepEqual(problemsOf(parseMeshConfig({ ...fixtureConfig(), capacityMode: "on-demand" }, heavy)), [
       "domains.interactions.products[0].capacity: 600 MiB/s and 6000 records/s exceed what an on-demand stream takes by default (200 MiB/s, 200000 records/s), and this stack makes every stream on-demand",
@@ -212,5 +212,25 @@ describe("alarms reach people", () => {
     assert.deepEqual(problemsOf(parseMeshConfig(wrong, fixtureDomains)), [
       "config.platformAlarmContact: must be an email address or an https URL (empty for none)",
     ]);
+  });
+});
+
+describe("standard consumers a shard can serve", () => {
+  it("refuses a sixth standard consumer of a stream, naming them and the way out", () => {
+    const extra = ["a", "b", "c", "d", "e"].map((n) => replay(`songs-${n}`, "songs/song-events"));
+    const domains = change("analytics", (domain) => subscribe(domain, ...extra));
+    const problems = problemsOf(parseMeshConfig(fixtureConfig(), domains)).filter((p) =>
+      p.includes("GetRecords"),
+    );
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0]!,
+      /^domains\.songs\.products\.song-events: 6 standard consumers \(.*analytics\/songs-e\) poll each shard once a second each, more than the 5 GetRecords calls a shard serves per second: subscribe the others with enhanced fan-out$/,
+    );
+    const five = change("analytics", (domain) => subscribe(domain, ...extra.slice(0, 4)));
+    assert.deepEqual(
+      problemsOf(parseMeshConfig(fixtureConfig(), five)).filter((p) => p.includes("GetRecords")),
+      [],
+    );
   });
 });

@@ -60,11 +60,12 @@ describe("the program under the mock runtime (fixture mesh)", () => {
       ],
     );
     const interactions = dev.named("interactions-interaction-events-stream");
-    // 4 MiB/s -> 4 shards; 6,000 records/s -> 6; two standard consumers read 8 MiB/s -> 4.
+    // 4 MiB/s -> 4 shards; 6,000 records/s -> 6; two standard consumers read 8 MiB/s, at most
+    // half of each shard's 2 MiB/s (the rest kept for replays) -> 8.
     assert.deepEqual(interactions.inputs, {
       name: "interactions.interaction-events",
       retentionPeriod: 168,
-      shardCount: 6,
+      shardCount: 8,
       streamModeDetails: { streamMode: "PROVISIONED" },
       encryptionType: "KMS",
       kmsKeyId: `arn:aws:kms:eu-west-1:${ACCOUNTS.interactions}:key/interactions-interaction-events-key`,

@@ -345,6 +345,38 @@ describe("report: access matrix of the dev plan", () => {
     );
   });
 
+  it("reports a writer the stream's key does not let generate data keys (an outbox relay left out of it)", () => {
+    const relay = role("interactions", "mesh-interactions-outbox-relay");
+    const relayPolicy: PlannedResource = {
+      urn: "urn:pulumi:dev::mesh::aws:iam/rolePolicy:RolePolicy::interactions-relay-policy",
+      type: "aws:iam/rolePolicy:RolePolicy",
+      name: "interactions-relay-policy",
+      id: "interactions-relay-policy-id",
+      account: ACCOUNTS.interactions,
+      parent: null,
+      protect: false,
+      retainOnDelete: false,
+      inputs: {
+        role: "mesh-interactions-outbox-relay",
+        policy: JSON.stringify({
+          Version: "2012-10-17",
+          Statement: [{ Sid: "Publish", Effect: "Allow", Action: "kinesis:PutRecords", Resource: STREAM }],
+        }),
+      },
+    };
+    const { violations } = accessMatrix({ ...plan, resources: [...plan.resources, relayPolicy] }, mesh);
+    assert.deepStrictEqual(
+      violations.map((v) => [v.kind, v.roleArn, v.message]),
+      [
+        [
+          ViolationKind.WriteWithoutKeyGrant,
+          relay,
+          "mesh-interactions-outbox-relay in interactions (210987654325) is granted PutRecords on interactions/interaction-events but the stream's key policy does not let it kms:GenerateDataKey; its writes would fail at runtime.",
+        ],
+      ],
+    );
+  });
+
   it("reports an event source mapping whose role no policy lets read", () => {
     const stray: PlannedResource = {
       urn: "urn:pulumi:dev::mesh::aws:lambda/eventSourceMapping:EventSourceMapping::analytics-stray-mapping",

@@ -41,7 +41,7 @@ const PRICES: PriceTable = {
     extendedRetentionGbMonth: 0.1,
     longTermRetentionGbMonth: 0.023,
   },
-  kms: { keyMonth: 1, per10kRequests: 0.03 },
+  kms: { keyMonth: 1, rotationMonth: 1, billedRotations: 2, per10kRequests: 0.03 },
 };
 
 const close = (actual: number, expected: number, what: string) =>
@@ -83,7 +83,8 @@ describe("report: sizing and cost of the dev plan", () => {
         ["users/user-events", 1, 1, "provisioned"],
         ["songs/song-events", 1, 1, "provisioned"],
         ["podcasts/episode-events", null, null, "on-demand"],
-        ["interactions/interaction-events", 6, 6, "provisioned"],
+        // 4 MiB/s read by 2 standard consumers at most at half of 2 MiB/s a shard: 8 shards
+        ["interactions/interaction-events", 8, 8, "provisioned"],
       ],
     );
     for (const product of mesh.products) {
@@ -99,7 +100,7 @@ describe("report: sizing and cost of the dev plan", () => {
     }
   });
 
-  it("prices interactions/interaction-events provisioned by hand: 6 shards, 168 h, one EFO consumer", () => {
+  it("prices interactions/interaction-events provisioned by hand: 8 shards, 168 h, one EFO consumer", () => {
     const s = stream("interactions/interaction-events");
     assert.deepStrictEqual(
       [s.standardConsumers, s.efoConsumers],
@@ -107,34 +108,41 @@ describe("report: sizing and cost of the dev plan", () => {
     );
     // 4 MiB/s and 6,000 records/s at 50 % for 730 h (2,628,000 s); 699-byte records: 1 PUT unit each.
     assertLines(s.provisioned.lines, [
-      ["shard-hours", 6 * 730, 6 * 730 * 0.015], // 65.70
+      ["shard-hours", 8 * 730, 8 * 730 * 0.015], // 87.60
       ["PUT payload units (25 KB)", 7884, 7884 * 0.014], // 3,000 rec/s x 2,628,000 s = 7,884 M units: 110.376
-      ["extended retention (24 h to 7 d)", 6 * 730, 6 * 730 * 0.02], // 87.60
-      ["enhanced fan-out recommendations.interactions-update: consumer-shard-hours", 4380, 4380 * 0.015], // 65.70
+      ["extended retention (24 h to 7 d)", 8 * 730, 8 * 730 * 0.02], // 116.80
+      ["enhanced fan-out recommendations.interactions-update: consumer-shard-hours", 5840, 5840 * 0.015], // 87.60
       // 2 MiB/s x 2,628,000 s / 1024 = 5,132.8125 GB
       ["enhanced fan-out recommendations.interactions-update: data retrieved", 5132.8125, 5132.8125 * 0.013],
       ["KMS customer-managed key", 1, 1],
+      ["KMS key rotations (automatic, yearly; steady state)", 2, 2],
       // producer + 2 standard + 1 EFO consumer, 12 requests an hour each
       ["KMS requests", (4 * 12 * 730) / 10_000, 3.504 * 0.03],
     ]);
-    close(s.provisioned.monthly, 397.2076825, "provisioned total");
+    close(s.provisioned.monthly, 472.2076825, "provisioned total");
     assert.equal(s.planned, s.provisioned);
   });
 
-  it("prices interactions/interaction-events on demand by hand: records billed as 1 KB each", () => {
+  it("prices interactions/interaction-events on demand by hand: writes billed as 1 KB a record, reads as retrieved", () => {
     const s = stream("interactions/interaction-events");
-    const gb = (3000 * 2_628_000) / 1024 / 1024; // 7,518.77 GB billed: each 699-byte record counts 1 KB
+    const gb = (3000 * 2_628_000) / 1024 / 1024; // 7,518.77 GB billed in: each 699-byte record counts 1 KB
+    const payload = 5132.8125; // 2 MiB/s x 2,628,000 s / 1024: what readers retrieve
     assertLines(s.onDemand.lines, [
       ["stream-hours", 730, 29.2],
       ["data in (records rounded up to 1 KB)", gb, gb * 0.08],
-      ["data out, 2 standard consumer(s)", 2 * gb, 2 * gb * 0.04],
-      ["enhanced fan-out recommendations.interactions-update: data retrieved", gb, gb * 0.05],
+      ["data out, 2 standard consumer(s)", 2 * payload, 2 * payload * 0.04],
+      ["enhanced fan-out recommendations.interactions-update: data retrieved", payload, payload * 0.05],
       // 5,132.8125 GB a month written = 7.03 GB/h, kept 144 h beyond the first 24
       ["extended retention (24 h to 7 d)", 1012.5, 101.25],
       ["KMS customer-managed key", 1, 1],
+      ["KMS key rotations (automatic, yearly; steady state)", 2, 2],
       ["KMS requests", 3.504, 0.10512],
     ]);
-    close(s.onDemand.monthly, 1710.4964652148, "on-demand total");
+    close(
+      s.onDemand.monthly,
+      29.2 + gb * 0.08 + 2 * payload * 0.04 + payload * 0.05 + 101.25 + 1 + 2 + 0.10512,
+      "on-demand total",
+    );
     // users: 0.2 MiB/s over 150 records/s = 1,398-byte records, billed as 2 KB.
     close(
       stream("users/user-events").onDemand.lines[1]!.quantity,
@@ -153,11 +161,13 @@ describe("report: sizing and cost of the dev plan", () => {
     assertLines(s.onDemand.lines, [
       ["stream-hours", 730, 29.2],
       ["KMS customer-managed key", 1, 1],
+      ["KMS key rotations (automatic, yearly; steady state)", 2, 2],
       ["KMS requests", 1.752, 0.05256],
     ]);
     assertLines(s.provisioned.lines, [
       ["shard-hours", 730, 10.95],
       ["KMS customer-managed key", 1, 1],
+      ["KMS key rotations (automatic, yearly; steady state)", 2, 2],
       ["KMS requests", 1.752, 0.05256],
     ]);
     assert.equal(s.planned, s.onDemand);
@@ -197,17 +207,17 @@ describe("report: sizing and cost of the dev plan", () => {
       cost.accounts.reduce((t, a) => t + a.planned, 0),
       "total planned",
     );
-    // users 14.76 + songs 15.68 + podcasts (on demand) 30.25 + interactions 397.21
-    assert.equal(cost.total.planned.toFixed(2), "457.90");
+    // users 16.76 + songs 17.68 + podcasts (on demand) 32.25 + interactions 472.21
+    assert.equal(cost.total.planned.toFixed(2), "538.90");
   });
 
   it("takes the utilisation as a parameter: the load scales, the shards do not", () => {
     const full = streamCosts(plan, mesh, { prices: PRICES, utilisation: 1 }).streams.find(
       (s) => s.product === "interactions/interaction-events",
     )!;
-    assert.equal(full.requiredShards, 6);
+    assert.equal(full.requiredShards, 8);
     close(full.provisioned.lines[1]!.quantity, 2 * 7884, "PUT units at 100 %");
-    close(full.provisioned.lines[0]!.monthly, 65.7, "shard-hours at 100 %");
+    close(full.provisioned.lines[0]!.monthly, 87.6, "shard-hours at 100 %");
     assert.throws(
       () => streamCosts(plan, mesh, { utilisation: 0 }),
       /utilisation must be in \(0, 1\], got 0/,
@@ -235,21 +245,25 @@ describe("report: sizing and cost of the dev plan", () => {
     }).streams.find((c) => c.product === "interactions/interaction-events")!;
     assert.deepStrictEqual(
       [s.plannedMode, s.plannedShards, s.requiredShards, s.declared],
-      ["on-demand", null, 6, { mode: "provisioned", writeMiBps: 4, writeRecordsPerSecond: 6000 }],
+      ["on-demand", null, 8, { mode: "provisioned", writeMiBps: 4, writeRecordsPerSecond: 6000 }],
     );
     assert.equal(s.planned, s.onDemand);
-    close(s.onDemand.monthly, 1710.4964652148, "same on-demand estimate");
+    close(s.onDemand.monthly, 1402.32220984375, "same on-demand estimate");
   });
 
   it("prints one row per stream, the per-account totals and the assumptions", () => {
     const text = formatCostTable(streamCosts(plan, mesh, { prices: PRICES }), { details: true });
     assert.match(
       text,
-      /^ {2}interactions\/interaction-events +interactions \(210987654325\) +4 MiB\/s, 6000 rec\/s +6 \/ 6 +168 h +1 +397\.21 +1710\.50 +397\.21 \(provisioned\) +provisioned$/m,
+      /^ {2}interactions\/interaction-events +interactions \(210987654325\) +4 MiB\/s, 6000 rec\/s +8 \/ 8 +168 h +1 +472\.21 +1402\.32 +472\.21 \(provisioned\) +provisioned$/m,
     );
-    assert.match(text, /^ {2}podcasts\/episode-events .* 30\.25 \(on-demand\) +n\/a \(no declared peak\)$/m);
-    assert.match(text, /^ {2}total +439\.65 +1936\.59 +457\.90$/m);
-    assert.match(text, /^ {6}shard-hours +4,380 shard-hour +x 0\.015 += +65\.70$/m);
+    assert.match(text, /^ {2}podcasts\/episode-events .* 32\.25 \(on-demand\) +n\/a \(no declared peak\)$/m);
+    assert.match(text, /^ {2}total +520\.65 +1625\.23 +538\.90$/m);
+    assert.match(text, /^ {6}shard-hours +5,840 shard-hour +x 0\.015 += +87\.60$/m);
+    assert.match(
+      text,
+      /standard consumers use at most 50% of each shard's 2 MiB\/s read capacity at the declared peak/,
+    );
     assert.match(text, /Load: 50% of each product's declared peak/);
     assert.match(text, /us-east-1 list prices as of 2026-11-21, applied to eu-west-1/);
   });
@@ -305,6 +319,8 @@ describe("report: cost of data at rest at idle", () => {
     const keys = users.find((l) => l.item.startsWith("KMS keys"))!;
     assert.equal(keys.item, "KMS keys other than the streams' (users-alarms-key, users-data-key)");
     close(keys.monthly, 2 * atRestPrices.kms.keyMonth, "two keys");
+    const rotations = users.find((l) => l.item.startsWith("KMS key rotations"))!;
+    close(rotations.monthly, 2 * 2 * atRestPrices.kms.rotationMonth, "two billed rotations of each key");
     // The consumers' accounts read through the catalog: they pay for no bucket or Firehose.
     assert.ok(!linesOf(ACCOUNTS.analytics).some((l) => /S3|Firehose/.test(l.item)));
   });
@@ -374,7 +390,7 @@ describe("report: cost of data at rest at idle", () => {
   it("prints the lines per account, the totals beside the streams' and the assumptions, saying prices are recalled", () => {
     const text = formatAtRestCost(atRestCosts(plan, mesh), streamCosts(plan, mesh));
     assert.match(text, /^Monthly cost of data at rest at idle \(USD; us-east-1 list prices/);
-    assert.match(text, /^ {2}interactions \(210987654325\) +\d+\.\d\d +397\.21 +\d+\.\d\d$/m);
+    assert.match(text, /^ {2}interactions \(210987654325\) +\d+\.\d\d +472\.21 +\d+\.\d\d$/m);
     assert.match(text, /recalled rather than fetched/);
     assert.match(text, /10 GB per product bucket/);
   });

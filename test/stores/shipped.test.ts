@@ -215,6 +215,44 @@ describe("the domains' own stores under the mock runtime", () => {
         }
       });
 
+      it("lets each relay through its streams' resource policies and keys, which only the producer and the relays pass", () => {
+        const stack = stacks[environment];
+        const relays = stack
+          .ofType("aws:lambda/function:Function")
+          .filter((f) => String(f.inputs.name).endsWith("-outbox-relay"));
+        assert.ok(relays.length > 0);
+        for (const relay of relays) {
+          const domain = String(relay.inputs.name)
+            .replace(/^mesh-/, "")
+            .replace(/-outbox-relay$/, "");
+          const roleArn = `arn:aws:iam::${relay.account}:role/${relay.inputs.name}`;
+          const policies = stack
+            .ofType("aws:kinesis/resourcePolicy:ResourcePolicy")
+            .filter((p) => String(p.inputs.resourceArn).includes(`:stream/${domain}.`));
+          assert.ok(policies.length > 0, domain);
+          for (const policy of policies) {
+            const deny = policyOf(policy).Statement.find((s) => s.Sid === "OnlyTheProducerWrites");
+            assert.deepEqual(deny.Condition.ArnNotEquals["aws:PrincipalArn"], [
+              `arn:aws:iam::${relay.account}:role/mesh-${domain}-producer`,
+              roleArn,
+            ]);
+          }
+          const keys = stack
+            .ofType("aws:kms/key:Key")
+            .filter(
+              (k) => k.account === relay.account && /-key$/.test(k.name) && k.name !== `${domain}-data-key`,
+            )
+            .filter((k) => policyOf(k).Statement.some((s) => s.Sid === "ProducerEncrypts"));
+          assert.ok(keys.length > 0, domain);
+          for (const key of keys) {
+            const writers = policyOf(key).Statement.find((s) => s.Sid === "DomainWritersEncrypt");
+            assert.deepEqual(writers.Action, "kms:GenerateDataKey");
+            assert.deepEqual(writers.Condition.ArnEquals["aws:PrincipalArn"], [roleArn]);
+            assert.equal(writers.Condition.StringEquals["kms:ViaService"], "kinesis.eu-west-1.amazonaws.com");
+          }
+        }
+      });
+
       it("keeps the users database private, encrypted with the domain's key, IAM-authenticated, backed up", () => {
         const stack = stacks[environment];
         const cluster = one(stack, "aws:rds/cluster:Cluster", () => true);

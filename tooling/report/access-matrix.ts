@@ -85,6 +85,8 @@ export const ViolationKind = {
   SubscriptionWithoutGrant: "subscription-without-grant",
   SubscriptionWithoutKeyGrant: "subscription-without-key-grant",
   MappingWithoutGrant: "mapping-without-grant",
+  /** A role that may put records on a stream whose key does not let it generate data keys. */
+  WriteWithoutKeyGrant: "write-without-key-grant",
   /** At rest: a pii column readable without a subscription that declares includePii. */
   PiiWithoutSubscription: "pii-without-subscription",
   /** At rest: a subscriber's role reads columns its subscription does not name. */
@@ -359,6 +361,15 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
           message: `${principalLabel(row.roleArn)} in ${label(row.accountId)} can read ${row.product} without a subscription.`,
         });
       }
+    }
+    for (const row of streamRows.filter((r) => r.access === AccessClass.Write && r.keyGrant === false)) {
+      violations.push({
+        kind: ViolationKind.WriteWithoutKeyGrant,
+        product: row.product,
+        roleArn: row.roleArn,
+        accountId: row.accountId,
+        message: `${principalLabel(row.roleArn)} in ${label(row.accountId)} is granted PutRecords on ${row.product} but the stream's key policy does not let it kms:GenerateDataKey; its writes would fail at runtime.`,
+      });
     }
     for (const subscription of mesh.subscriptions.filter((s) => s.product.ref === stream.product)) {
       const needed = neededAction(subscription);

@@ -1,7 +1,7 @@
 import type { Capacity } from "../../platform/declarations";
 import { AccessPattern } from "../../platform/declarations";
 import type { Mesh } from "../../platform/mesh";
-import { requiredShards } from "../../platform/sizing";
+import { MAX_STANDARD_CONSUMERS, READ_HEADROOM, requiredShards } from "../../platform/sizing";
 import type { PlannedResource } from "../evaluate";
 import { get } from "../../policy/lib/values";
 import { resourcesByType } from "./at-rest-matrix";
@@ -181,6 +181,12 @@ export function streamCosts(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
       const kmsRequests = (1 + standardConsumers + efoConsumers.length) * kmsPerClientHour * hours;
       const kmsLines = [
         line("KMS customer-managed key", 1, "key-month", prices.kms.keyMonth),
+        line(
+          "KMS key rotations (automatic, yearly; steady state)",
+          prices.kms.billedRotations,
+          "rotation-month",
+          prices.kms.rotationMonth,
+        ),
         line("KMS requests", kmsRequests / 10_000, "10k requests", prices.kms.per10kRequests),
       ];
 
@@ -234,14 +240,15 @@ export function streamCosts(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
       const onDemandLines = [
         line("stream-hours", hours, "stream-hour", o.streamHour),
         line("data in (records rounded up to 1 KB)", gbBilled, "GB", o.gbWritten),
+        // Only writes are rounded up to 1 KB a record; reads bill the bytes retrieved.
         line(
           `data out, ${standardConsumers} standard consumer(s)`,
-          gbBilled * standardConsumers,
+          gbWritten * standardConsumers,
           "GB",
           o.gbRead,
         ),
         ...efoConsumers.map((consumer) =>
-          line(`enhanced fan-out ${consumer}: data retrieved`, gbBilled, "GB", o.efoGbRetrieved),
+          line(`enhanced fan-out ${consumer}: data retrieved`, gbWritten, "GB", o.efoGbRetrieved),
         ),
         line(
           "extended retention (24 h to 7 d)",
@@ -313,7 +320,9 @@ export function streamCosts(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
     assumptions: [
       `Load: ${percent}% of each product's declared peak (MiB/s and records/s) on average, around the clock; ${hours} hours a month; 1 GB = 1024 MiB.`,
       "Provisioned: the shards requiredShards gives for the declared peak; GetRecords by standard consumers is included in the shard-hour.",
-      "On demand (Standard): average record size = declared peak MiB/s / records/s, each record billed rounded up to 1 KB, written and read.",
+      "On demand (Standard): average record size = declared peak MiB/s / records/s; writes billed with each record rounded up to 1 KB, reads (standard and enhanced fan-out) at the bytes retrieved.",
+      `Provisioned: standard consumers use at most ${Math.round(READ_HEADROOM * 100)}% of each shard's 2 MiB/s read capacity at the declared peak; the rest is headroom for a replay or a catch-up after an outage. At most ${MAX_STANDARD_CONSUMERS} standard consumers per stream (a shard serves 5 GetRecords calls a second).`,
+      "KMS: each key bills its month and, in steady state, its first two yearly rotations ($1 a month each; later rotations are free).",
       "Every standard consumer (shared-replay, filtered, push-without-replay) reads every record: filters apply after the read.",
       "Enhanced fan-out: each consumer registered in the plan reads every record.",
       "Retention beyond 24 h: stored volume at the written payload size, steady state.",
@@ -642,6 +651,16 @@ export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions =
         names.length,
         "key-month",
         prices.kms.keyMonth,
+      ),
+    );
+    add(
+      account,
+      names.join(", "),
+      line(
+        "KMS key rotations of those keys (automatic, yearly; steady state)",
+        names.length * prices.kms.billedRotations,
+        "rotation-month",
+        prices.kms.rotationMonth,
       ),
     );
   }

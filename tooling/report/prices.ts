@@ -55,6 +55,13 @@ export const kinesisPrices = {
   kms: {
     /** A customer-managed key, per month. */
     keyMonth: 1,
+    /**
+     * Each of a key's first two rotations adds this per month; later rotations add nothing
+     * (https://aws.amazon.com/kms/pricing/). Yearly automatic rotation reaches the cap in two years.
+     */
+    rotationMonth: 1,
+    /** Rotations that are billed, at most. */
+    billedRotations: 2,
     /** Per 10,000 API requests (symmetric keys). */
     per10kRequests: 0.03,
   },
