@@ -11,7 +11,7 @@ import {
   silentObservability,
 } from "../runtime/consumer-testing";
 import { BENCH_TABLES, BENCH_TRACKING_ID, startRemoteServices } from "./local-services";
-import { seededRandom } from "../local/scenario";
+import { seededRandom } from "../tooling/random";
 
 /**
  * Records benchmarked. Every idempotency write is a real request to dynalite, which is slow (about

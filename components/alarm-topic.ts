@@ -20,8 +20,8 @@ export interface AlarmTopicArgs {
 
 /**
  * Where a domain's alarms go: an SNS topic encrypted with a customer-managed key that CloudWatch
- * may use (the AWS-managed SNS key does not let CloudWatch publish), subscribed by the domain's
- * owner and, when configured, the platform team.
+ * and EventBridge may use (the AWS-managed SNS key does not let them publish), subscribed by the
+ * domain's owner and, when configured, the platform team.
  */
 export class AlarmTopic extends pulumi.ComponentResource {
   public readonly topicArn: pulumi.Output<string>;
@@ -34,6 +34,11 @@ export class AlarmTopic extends pulumi.ComponentResource {
       Principal: { Service: "cloudwatch.amazonaws.com" },
       Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
     };
+    // EventBridge rules of the account (failed Glue job runs) notify the same topic.
+    const events = {
+      Principal: { Service: "events.amazonaws.com" },
+      Condition: { StringEquals: { "aws:SourceAccount": args.accountId } },
+    };
     const key = createMeshKey(
       `${name}-key`,
       {
@@ -44,6 +49,13 @@ export class AlarmTopic extends pulumi.ComponentResource {
             Sid: "CloudWatchPublishes",
             Effect: "Allow",
             ...cloudwatch,
+            Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
+            Resource: "*",
+          },
+          {
+            Sid: "EventBridgePublishes",
+            Effect: "Allow",
+            ...events,
             Action: ["kms:GenerateDataKey*", "kms:Decrypt"],
             Resource: "*",
           },
@@ -69,6 +81,7 @@ export class AlarmTopic extends pulumi.ComponentResource {
             Action: "sns:Publish",
             Resource: topic.arn,
           },
+          { Sid: "EventBridgeRules", Effect: "Allow", ...events, Action: "sns:Publish", Resource: topic.arn },
         ]),
       },
       { parent: this },

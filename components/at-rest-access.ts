@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { readerRoleName, type AtRestSubscription } from "../platform/at-rest";
-import { accountRoot, policyDocument } from "../platform/iam";
+import { accountRoot, policyDocument, type Statement } from "../platform/iam";
 import type { Domain } from "../platform/mesh";
 import { LakePermissions } from "./data-product-domain";
 
@@ -31,6 +31,10 @@ export interface AtRestReader {
   /** The resource link in the consumer's catalog that names the producer's database. */
   readonly database: pulumi.Output<string>;
   readonly table: pulumi.Input<string>;
+  /** The producer's table the link leads to. */
+  readonly location: TableLocation;
+  /** The granted columns, partition columns included; undefined when every column is. */
+  readonly columns?: readonly string[];
 }
 
 /** The resource link's name: `<producer database>_shared` in the consumer's catalog. */
@@ -106,7 +110,6 @@ export function createReader(
   parent: pulumi.Resource,
 ): AtRestReader {
   const { domain, region } = args;
-  const catalog = (account: pulumi.Input<string>) => pulumi.interpolate`arn:aws:glue:${region}:${account}`;
   const role = new aws.iam.Role(
     `${name}-reader`,
     {
@@ -124,67 +127,95 @@ export function createReader(
     `${name}-reader-policy`,
     {
       role: role.name,
-      policy: policyDocument([
-        {
-          // Lake Formation's credential vending has no resource-level permissions.
-          Sid: "LakeFormationDataAccess",
-          Effect: "Allow",
-          Action: "lakeformation:GetDataAccess",
-          Resource: "*",
-        },
-        {
-          Sid: "CatalogMetadata",
-          Effect: "Allow",
-          Action: [
-            "glue:GetDatabase",
-            "glue:GetTable",
-            "glue:GetTables",
-            "glue:GetPartition",
-            "glue:GetPartitions",
-          ],
-          Resource: [
-            pulumi.interpolate`${catalog(domain.accountId)}:catalog`,
-            pulumi.interpolate`${catalog(domain.accountId)}:database/${link.name}`,
-            pulumi.interpolate`${catalog(domain.accountId)}:table/${link.name}/*`,
-            pulumi.interpolate`${catalog(location.catalogId)}:catalog`,
-            pulumi.interpolate`${catalog(location.catalogId)}:database/${location.database}`,
-            pulumi.interpolate`${catalog(location.catalogId)}:table/${location.database}/${location.table}`,
-          ],
-        },
-      ]),
+      policy: policyDocument(readerStatements(domain.accountId, region, link.name, location)),
     },
     { parent },
   );
+  // Partition columns are paths, readable by every subscriber (as lakeFormationAccess declares).
+  const columns = subscription.allColumns
+    ? undefined
+    : [...subscription.columns, ...subscription.product.partitionKeys.map((column) => column.name)];
+  grantRead(name, role.arn, { catalogId: domain.accountId, name: link.name }, location, columns, {
+    parent,
+    dependsOn: [policy],
+  });
+  return {
+    roleName: role.name,
+    roleArn: role.arn,
+    database: link.name,
+    table: location.table,
+    location,
+    columns,
+  };
+}
+
+/** What a reader of a table through a resource link calls: credential vending and the catalog. */
+export function readerStatements(
+  accountId: string,
+  region: string,
+  link: pulumi.Input<string>,
+  location: TableLocation,
+): Statement[] {
+  const catalog = (account: pulumi.Input<string>) => pulumi.interpolate`arn:aws:glue:${region}:${account}`;
+  return [
+    {
+      // Lake Formation's credential vending has no resource-level permissions.
+      Sid: "LakeFormationDataAccess",
+      Effect: "Allow",
+      Action: "lakeformation:GetDataAccess",
+      Resource: "*",
+    },
+    {
+      Sid: "CatalogMetadata",
+      Effect: "Allow",
+      Action: [
+        "glue:GetDatabase",
+        "glue:GetTable",
+        "glue:GetTables",
+        "glue:GetPartition",
+        "glue:GetPartitions",
+      ],
+      Resource: [
+        pulumi.interpolate`${catalog(accountId)}:catalog`,
+        pulumi.interpolate`${catalog(accountId)}:database/${link}`,
+        pulumi.interpolate`${catalog(accountId)}:table/${link}/*`,
+        pulumi.interpolate`${catalog(location.catalogId)}:catalog`,
+        pulumi.interpolate`${catalog(location.catalogId)}:database/${location.database}`,
+        pulumi.interpolate`${catalog(location.catalogId)}:table/${location.database}/${location.table}`,
+      ],
+    },
+  ];
+}
+
+/**
+ * The Lake Formation grants of one reader: DESCRIBE on the resource link and SELECT on the shared
+ * table, on `columns` (every column when undefined).
+ */
+export function grantRead(
+  name: string,
+  principal: pulumi.Input<string>,
+  link: { readonly catalogId: string; readonly name: pulumi.Input<string> },
+  location: TableLocation,
+  columns: readonly string[] | undefined,
+  opts: pulumi.CustomResourceOptions,
+): void {
   new aws.lakeformation.Permissions(
     `${name}-link-describe`,
-    {
-      principal: role.arn,
-      permissions: [...LakePermissions.describe],
-      database: { catalogId: domain.accountId, name: link.name },
-    },
-    { parent, dependsOn: [policy] },
+    { principal, permissions: [...LakePermissions.describe], database: link },
+    opts,
   );
   new aws.lakeformation.Permissions(
     `${name}-select`,
     {
-      principal: role.arn,
+      principal,
       permissions: ["SELECT"],
       tableWithColumns: {
         catalogId: location.catalogId,
         databaseName: location.database,
         name: location.table,
-        // Partition columns are paths, readable by every subscriber (as lakeFormationAccess declares).
-        ...(subscription.allColumns
-          ? { wildcard: true }
-          : {
-              columnNames: [
-                ...subscription.columns,
-                ...subscription.product.partitionKeys.map((column) => column.name),
-              ],
-            }),
+        ...(columns ? { columnNames: [...columns] } : { wildcard: true }),
       },
     },
-    { parent, dependsOn: [policy] },
+    opts,
   );
-  return { roleName: role.name, roleArn: role.arn, database: link.name, table: location.table };
 }

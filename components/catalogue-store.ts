@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import { createCatalogueTable } from "./catalogue-table";
+import { producerEtlJob, type ProducerTransform } from "./etl-job";
 import { OutboxRelay } from "./outbox-relay";
 import type { DomainInfra, DomainInfraContext } from "./wiring";
 
@@ -76,16 +77,21 @@ export class CatalogueStore extends pulumi.ComponentResource {
 /** The relay's function and role name: it writes the domain's streams. */
 const relayName = (domain: string) => `mesh-${domain}-outbox-relay`;
 
-/** A domain's infrastructure that is a catalogue store with its outbox relay. */
-export function catalogueStoreInfra(relayEntry: string): DomainInfra {
+/**
+ * A domain's infrastructure that is a catalogue store with its outbox relay, and the ETL job that
+ * exports the table (DynamoDB export, no read capacity used) into the domain's product at rest.
+ */
+export function catalogueStoreInfra(relayEntry: string, transform: ProducerTransform): DomainInfra {
   const build = (context: DomainInfraContext) => {
     const store = new CatalogueStore(
       `${context.domain.name}-catalogue`,
       { context, relayEntry },
       { provider: context.provider },
     );
+    const etl = producerEtlJob(context, transform, { kind: "dynamodb-export", tableArn: store.tableArn });
     return {
       outputs: {
+        etlJob: etl.jobName,
         catalogueTable: store.tableName,
         catalogueTableArn: store.tableArn,
         outboxRelay: store.relayFunctionName,

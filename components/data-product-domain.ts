@@ -28,6 +28,13 @@ export const LakePermissions = {
   describe: ["DESCRIBE"],
 } as const;
 
+/**
+ * Where Firehose lands a stream product's records in its bucket (`landing/<table>/`): the raw
+ * copy, duplicates and contract violations included, which the domain's ETL job reads to publish
+ * the clean product under `<table>/` (components/etl-job.ts).
+ */
+export const LANDING_PREFIX = "landing/";
+
 /** Firehose landing settings: Parquet conversion needs a buffer of at least 64 MiB. */
 export const LandingSettings = { bufferingSizeMiB: 128, bufferingIntervalSeconds: 300, logRetentionDays: 30 };
 
@@ -531,7 +538,7 @@ export function createLanding(
         kmsKeyArn: args.dataKeyArn,
         bufferingSize: LandingSettings.bufferingSizeMiB,
         bufferingInterval: LandingSettings.bufferingIntervalSeconds,
-        prefix: `${product.table}/${partitionPath}`,
+        prefix: `${LANDING_PREFIX}${product.table}/${partitionPath}`,
         errorOutputPrefix: `errors/${product.table}/!{firehose:error-output-type}/!{timestamp:yyyy-MM-dd}/`,
         dynamicPartitioningConfiguration: { enabled: true, retryDuration: 300 },
         processingConfiguration: {

@@ -140,6 +140,34 @@ export class LineOfBusinessDatabase extends pulumi.ComponentResource {
       },
       parent,
     );
+    if (network.endpointSecurityGroupId) {
+      new aws.vpc.SecurityGroupIngressRule(
+        `${name}-endpoints-from-glue`,
+        {
+          securityGroupId: network.endpointSecurityGroupId,
+          referencedSecurityGroupId: glue.id,
+          ipProtocol: "tcp",
+          fromPort: 443,
+          toPort: 443,
+          description: "HTTPS from Glue",
+          tags: { ...tags },
+        },
+        parent,
+      );
+      new aws.vpc.SecurityGroupEgressRule(
+        `${name}-glue-endpoints-out`,
+        {
+          securityGroupId: glue.id,
+          referencedSecurityGroupId: network.endpointSecurityGroupId,
+          ipProtocol: "tcp",
+          fromPort: 443,
+          toPort: 443,
+          description: "AWS services through the network's interface endpoints",
+          tags: { ...tags },
+        },
+        parent,
+      );
+    }
     for (const [source, group] of [
       ["glue", glue],
       ["clients", clients],

@@ -9,12 +9,19 @@ export interface PrivateNetworkArgs {
   /** One private subnet per zone; Aurora needs at least two. */
   readonly availabilityZones: readonly string[];
   readonly region: string;
+  /**
+   * AWS services reached through interface endpoints (`glue`, `logs`, ...), for code in the VPC
+   * that calls them without an internet route: Glue jobs running through a connection.
+   * @default none
+   */
+  readonly interfaceEndpoints?: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
 }
 
 /**
- * A VPC with private subnets only: no internet gateway, no NAT, no public IPs. The one way out is a
- * gateway endpoint to S3 in the region (Glue jobs in the VPC read and write S3 through it).
+ * A VPC with private subnets only: no internet gateway, no NAT, no public IPs. The ways out are a
+ * gateway endpoint to S3 in the region (Glue jobs in the VPC read and write S3 through it) and
+ * interface endpoints for the services named in `interfaceEndpoints`.
  *
  * Built from @pulumi/aws resources rather than @pulumi/awsx `ec2.Vpc` (see README, "Stores"): awsx
  * components are remote (multi-language) components, so the plan and the policy pack would see one
@@ -27,6 +34,8 @@ export class PrivateNetwork extends pulumi.ComponentResource {
   public readonly availabilityZones: readonly string[];
   /** The S3 prefix list, for security group egress to the gateway endpoint. */
   public readonly s3PrefixListId: pulumi.Output<string>;
+  /** The interface endpoints' security group, admitting nothing until a user adds its group; absent without endpoints. */
+  public readonly endpointSecurityGroupId?: pulumi.Output<string>;
 
   constructor(name: string, args: PrivateNetworkArgs, opts: pulumi.ComponentResourceOptions) {
     if (args.availabilityZones.length < 2) {
@@ -91,6 +100,36 @@ export class PrivateNetwork extends pulumi.ComponentResource {
       },
       { parent: this },
     );
+
+    const services = args.interfaceEndpoints ?? [];
+    if (services.length) {
+      const endpoints = new aws.ec2.SecurityGroup(
+        `${name}-endpoints`,
+        {
+          vpcId: vpc.id,
+          // No ingress here: whoever uses the endpoints admits its own group (HTTPS only).
+          description: `Interface endpoints of ${name}`,
+          tags: tags("endpoints"),
+        },
+        { parent: this },
+      );
+      for (const service of services) {
+        new aws.ec2.VpcEndpoint(
+          `${name}-${service}`,
+          {
+            vpcId: vpc.id,
+            serviceName: `com.amazonaws.${args.region}.${service}`,
+            vpcEndpointType: "Interface",
+            privateDnsEnabled: true,
+            subnetIds: this.subnetIds,
+            securityGroupIds: [endpoints.id],
+            tags: tags(service),
+          },
+          { parent: this },
+        );
+      }
+      this.endpointSecurityGroupId = endpoints.id;
+    }
 
     this.vpcId = vpc.id;
     this.availabilityZones = args.availabilityZones;

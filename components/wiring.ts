@@ -4,6 +4,7 @@ import type { StackConfig } from "../platform/config";
 import type { Statement } from "../platform/iam";
 import type { Domain } from "../platform/mesh";
 import type { AtRestReader } from "./at-rest-access";
+import type { PublishedTable } from "./data-product-domain";
 
 /** What a consumer handler needs beyond its stream: the variables it reads and the calls it makes. */
 export interface HandlerWiring {
@@ -39,6 +40,8 @@ export interface DomainInfraContext {
   readonly products: Readonly<Record<string, ProductStream>>;
   /** The domain's at-rest subscriptions by subscription name: reader role and resource link. */
   readonly atRest: Readonly<Record<string, AtRestReader>>;
+  /** The domain's own products at rest by product name (`users`): table and bucket. */
+  readonly tables: Readonly<Record<string, PublishedTable>>;
 }
 
 /** What a domain's own infrastructure hands back to the program. */

@@ -1,4 +1,5 @@
 import type { PublishEvent } from "../runtime/publisher";
+import { seededRandom } from "../tooling/random";
 
 /**
  * A seeded load for the four producers, shaped like the service: users sign up and change plans,
@@ -11,18 +12,6 @@ export interface ScenarioEvent {
   /** `<domain>/<product>`, e.g. `interactions/interaction-events`. */
   readonly product: string;
   readonly event: PublishEvent & { readonly id: string };
-}
-
-/** A small, fast, seeded PRNG (mulberry32): the same seed gives the same scenario. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const GENRES = ["pop", "rock", "jazz", "hip-hop", "classical", "electronic"];

@@ -80,6 +80,26 @@ export const readerRoleName = (subscription: Pick<AtRestSubscription, "domain" |
 export const readerRoleArn = (subscription: AtRestSubscription): string =>
   `arn:aws:iam::${subscription.accountId}:role/${readerRoleName(subscription)}`;
 
+/**
+ * The role of the producer's own job that publishes a product at rest from its store or landing
+ * (`mesh-<domain>-<product>-etl`, also the Glue job's name): it writes the product, so it reads it.
+ */
+export const productJobRoleName = (product: Pick<AtRestProduct, "domain" | "name">): string =>
+  `mesh-${product.domain}-${product.name}-etl`;
+
+export const productJobRoleArn = (product: AtRestProduct): string =>
+  `arn:aws:iam::${product.accountId}:role/${productJobRoleName(product)}`;
+
+/**
+ * The role of a consumer domain's own job that merges what it subscribes to at rest
+ * (`mesh-<domain>-merge`, also the Glue job's name): it reads each product exactly as the
+ * subscription does, its columns and no more.
+ */
+export const mergeJobRoleName = (domain: string): string => `mesh-${domain}-merge`;
+
+export const mergeJobRoleArn = (subscription: AtRestSubscription): string =>
+  `arn:aws:iam::${subscription.accountId}:role/${mergeJobRoleName(subscription.domain)}`;
+
 /** Glue names: lower-case letters, digits and underscores. */
 export const glueName = (name: string): string => name.replace(/-/g, "_");
 

@@ -68,6 +68,8 @@ export const rulePolicies: Policies = [
   glue.glueSecurityConfigurationEncryption,
   glue.glueJobSecurityConfiguration,
   glue.glueJobTimeout,
+  glue.glueJobVersion,
+  glue.glueJobOwnRole,
   glue.glueConnectionSsl,
   glue.glueConnectionNoPlaintextPassword,
   lakeformation.lakeformationDataSharingVersion,

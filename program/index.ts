@@ -7,6 +7,7 @@ import { DataProductDomain, type PublishedTable } from "../components/data-produ
 import { AlarmTopic } from "../components/alarm-topic";
 import { ApiGatewayLogging } from "../components/api-gateway-logging";
 import { ConsumerDomain } from "../components/consumer-domain";
+import { glueLogsGrant } from "../components/etl-job";
 import { createMeshKey } from "../components/kms";
 import type { DomainInfra } from "../components/wiring";
 import { domainInfra } from "../domains/infra";
@@ -234,7 +235,12 @@ export function deployMesh(
     const tags = unitTags(mesh.config, domain.name);
     const dataKey = createMeshKey(
       `${domain.name}-data-key`,
-      { description: `Encrypts ${domain.name}'s own data`, accountId: domain.accountId, grants: [], tags },
+      {
+        description: `Encrypts ${domain.name}'s own data`,
+        accountId: domain.accountId,
+        grants: [glueLogsGrant(mesh.config.region, domain.accountId)],
+        tags,
+      },
       mesh.config.protectStateful ? { provider, protect: true, retainOnDelete: true } : { provider },
     );
     dataKeys.set(domain.name, dataKey);
@@ -299,6 +305,7 @@ export function deployMesh(
       protect: mesh.config.protectStateful,
       products: Object.fromEntries(domain.products.map((p) => [p.name, products[p.ref]!])),
       atRest: access?.readers ?? {},
+      tables: Object.fromEntries(domain.atRestProducts.map((p) => [p.name, tables[p.ref]!])),
     });
     if (built?.outputs) domainOutputs[domain.name] = { ...built.outputs };
     if (!domain.subscriptions.length) continue;

@@ -5,9 +5,12 @@ import {
   PersonalizeRecommender,
   PersonalizeTraining,
 } from "../../components/personalize";
+import { EtlJob } from "../../components/etl-job";
 import { RecommendationsApi } from "../../components/recommendations-api";
+import { glueName, mergeJobRoleName } from "../../platform/at-rest";
 import type { DomainInfra, HandlerWiring } from "../../components/wiring";
 import { datasetSchemas } from "./datasets";
+import { mergeTransforms } from "./etl";
 
 /** The handler modules of the domain's subscriptions (paths as declared in `index.ts`). */
 export const RecommendationsHandlers = {
@@ -65,7 +68,16 @@ export const recommendationsInfra: DomainInfra = (context) => {
     { provider, transformations: protect ? [protectStateful] : [] },
   );
 
-  // Prod trains and serves; dev only imports (it has no history to train on).
+  // The merge reads each at-rest subscription through its resource link, as the view the SQL names.
+  const missing = domain.atRestSubscriptions.filter((subscription) => !context.atRest[subscription.name]);
+  if (missing.length) {
+    throw new Error(
+      `recommendationsInfra: no reader for the at-rest subscriptions ${missing.map((s) => s.ref).join(", ")}`,
+    );
+  }
+  const mergeJobName = mergeJobRoleName(domain.name);
+
+  // Prod trains and serves; dev only merges and imports (it has no history to train on).
   const training = new PersonalizeTraining(
     `${domain.name}-training`,
     {
@@ -77,6 +89,7 @@ export const recommendationsInfra: DomainInfra = (context) => {
         items: personalize.itemsDatasetArn,
         interactions: personalize.interactionsDatasetArn,
       },
+      mergeJobName,
       serving:
         config.environment === "prod"
           ? {
@@ -86,6 +99,29 @@ export const recommendationsInfra: DomainInfra = (context) => {
               enableMetadataWithRecommendations: true,
             }
           : undefined,
+      alarmTopicArn,
+      protect,
+      tags,
+    },
+    { provider },
+  );
+
+  // Started by the training pipeline (its first step), never on a schedule of its own.
+  const merge = new EtlJob(
+    `${domain.name}-merge`,
+    {
+      jobName: mergeJobName,
+      accountId: domain.accountId,
+      region: config.region,
+      kmsKeyArn: context.dataKeyArn,
+      job: {
+        kind: "merge",
+        transforms: mergeTransforms,
+        views: Object.fromEntries(
+          domain.atRestSubscriptions.map((s) => [glueName(s.name), context.atRest[s.name]!]),
+        ),
+        datasets: { bucket: training.bucketName, keyArn: training.keyArn },
+      },
       alarmTopicArn,
       protect,
       tags,
@@ -160,6 +196,7 @@ export const recommendationsInfra: DomainInfra = (context) => {
       datasetGroupArn: personalize.datasetGroupArn,
       eventTrackerArn: personalize.eventTrackerArn,
       trainingStateMachineArn: training.stateMachineArn,
+      mergeJob: merge.jobName,
       datasetsBucket: training.bucketName,
       ...(training.campaignArn ? { campaignArn: training.campaignArn } : {}),
       ...(api ? { apiEndpoint: api.apiEndpoint, apiExecutionArn: api.executionArn } : {}),

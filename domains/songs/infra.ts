@@ -1,8 +1,10 @@
 import { join } from "node:path";
 import { catalogueStoreInfra } from "../../components/catalogue-store";
+import { songsTransform } from "./etl";
 
 /**
  * The songs catalogue service's own store: a DynamoDB table written with the transactional outbox,
- * and the relay that publishes the outbox to the domain's stream products.
+ * the relay that publishes the outbox to the domain's stream products, and the ETL job that exports
+ * the table into the domain's product at rest (`etl/*.sql`).
  */
-export const songsInfra = catalogueStoreInfra(join(__dirname, "handlers", "outbox-relay.ts"));
+export const songsInfra = catalogueStoreInfra(join(__dirname, "handlers", "outbox-relay.ts"), songsTransform);

@@ -1,11 +1,14 @@
+import { producerEtlJob } from "../../components/etl-job";
 import { LineOfBusinessDatabase } from "../../components/line-of-business-database";
 import { PrivateNetwork } from "../../components/private-network";
 import type { DomainInfra } from "../../components/wiring";
+import { usersTransform } from "./etl";
 
 /**
  * The users service's own store: its line-of-business database, Aurora PostgreSQL Serverless v2 in
  * a private network, with the Glue connection its ETL jobs export it through. Prod keeps a reader in
- * a second zone and two weeks of backups; dev pauses at zero capacity when idle.
+ * a second zone and two weeks of backups; dev pauses at zero capacity when idle. Its ETL job reads
+ * public.users through the connection into the users product (`etl/users.sql`).
  */
 export const usersInfra: DomainInfra = (context) => {
   const prod = context.config.environment === "prod";
@@ -16,6 +19,8 @@ export const usersInfra: DomainInfra = (context) => {
       cidrBlock: "10.20.0.0/16",
       availabilityZones: [`${region}a`, `${region}b`],
       region,
+      // What the ETL job calls from inside the VPC, which has no internet route.
+      interfaceEndpoints: ["glue", "logs", "monitoring", "secretsmanager", "kms", "sts"],
       tags: context.tags,
     },
     { provider: context.provider },
@@ -37,8 +42,21 @@ export const usersInfra: DomainInfra = (context) => {
     },
     { provider: context.provider },
   );
+  const etl = producerEtlJob(
+    context,
+    usersTransform,
+    {
+      kind: "jdbc",
+      engine: "postgresql",
+      connectionName: database.glueConnectionName,
+      table: "public.users",
+      secretArn: database.masterUserSecretArn,
+    },
+    [database.glueConnectionName],
+  );
   return {
     outputs: {
+      etlJob: etl.jobName,
       databaseEndpoint: database.endpoint,
       databaseReaderEndpoint: database.readerEndpoint,
       databaseSecretArn: database.masterUserSecretArn,

@@ -33,6 +33,17 @@ export const DEFAULT_WILDCARD_RESOURCE_ACTIONS = [
     action: "cloudwatch:PutMetricData",
     reason: "PutMetricData has no resource-level permissions (scope it with cloudwatch:namespace)",
   },
+  ...[
+    "DescribeNetworkInterfaces",
+    "DescribeSecurityGroups",
+    "DescribeSubnets",
+    "DescribeVpcAttribute",
+    "DescribeVpcEndpoints",
+    "DescribeRouteTables",
+  ].map((name) => ({
+    action: `ec2:${name}`,
+    reason: `ec2:${name} has no resource-level permissions; Glue jobs that run through a connection's VPC call it (docs/etl.md)`,
+  })),
   ...["GetSamplingRules", "GetSamplingTargets"].map((name) => ({
     action: `xray:${name}`,
     reason: `X-Ray ${name} has no resource-level permissions (Step Functions tracing, docs/personalize-training.md)`,

@@ -1,13 +1,15 @@
 import { strict as assert } from "node:assert";
 import { UNKNOWN_STRING } from "../lib/values";
-import { edit, mesh } from "../tests/fixtures";
+import { ACCOUNTS, edit, mesh, resource } from "../tests/fixtures";
 import { messages } from "../tests/harness";
 import {
   glueCatalogEncryption,
   glueConnectionNoPlaintextPassword,
   glueConnectionSsl,
+  glueJobOwnRole,
   glueJobSecurityConfiguration,
   glueJobTimeout,
+  glueJobVersion,
   glueSecurityConfigurationEncryption,
 } from "./glue";
 
@@ -156,6 +158,65 @@ describe("glue-connection-no-plaintext-password", () => {
     });
     assert.deepEqual(await messages(policy, resources), [
       "Glue connection must not hold PASSWORD in connectionProperties; reference a Secrets Manager secret (SECRET_ID) instead.",
+    ]);
+  });
+});
+
+describe("glue-job-version", () => {
+  const policy = glueJobVersion;
+  it("passes a Spark job on Glue 5.0", async () => assert.deepEqual(await messages(policy, mesh()), []));
+  it("rejects Glue 4.0", async () => {
+    assert.deepEqual(await messages(policy, edit(mesh(), "etl-job", { glueVersion: "4.0" })), [
+      'Glue job must set glueVersion 5.0 or later (it is "4.0").',
+    ]);
+  });
+  it("rejects an unset version, which Glue takes as 0.9", async () => {
+    assert.deepEqual(await messages(policy, edit(mesh(), "etl-job", { glueVersion: undefined })), [
+      "Glue job must set glueVersion 5.0 or later (it is unset, which is 0.9).",
+    ]);
+  });
+  it("does not apply to Python shell jobs, whose versions are their own", async () => {
+    const shell = edit(mesh(), "etl-job", {
+      glueVersion: "3.0",
+      command: {
+        name: "pythonshell",
+        scriptLocation: "s3://mesh-archive/scripts/tidy.py",
+        pythonVersion: "3.9",
+      },
+    });
+    assert.deepEqual(await messages(policy, shell), []);
+  });
+});
+
+describe("glue-job-own-role", () => {
+  const policy = glueJobOwnRole;
+  const roleArn = `arn:aws:iam::${ACCOUNTS.songs}:role/songs-etl`;
+  const trust = (...services: string[]) =>
+    JSON.stringify({
+      Version: "2012-10-17",
+      Statement: [{ Effect: "Allow", Principal: { Service: services }, Action: "sts:AssumeRole" }],
+    });
+  const withRole = (...services: string[]) => [
+    ...mesh(),
+    resource("aws:iam/role:Role", "songs-etl-role", {
+      name: "songs-etl",
+      assumeRolePolicy: trust(...services),
+    }),
+  ];
+  it("passes a job with its own role trusted by Glue alone", async () =>
+    assert.deepEqual(await messages(policy, withRole("glue.amazonaws.com")), []));
+  it("rejects a role that another service may assume too", async () => {
+    assert.deepEqual(await messages(policy, withRole("glue.amazonaws.com", "lambda.amazonaws.com")), [
+      "Glue job etl-job must run with a role trusted by glue.amazonaws.com alone (songs-etl-role trusts glue.amazonaws.com, lambda.amazonaws.com).",
+    ]);
+  });
+  it("rejects two jobs sharing one role", async () => {
+    const resources = withRole("glue.amazonaws.com");
+    const job = resources.find((r) => r.name === "etl-job")!;
+    const twin = resource("aws:glue/job:Job", "other-job", { ...job.inputs, name: "songs-other" });
+    assert.deepEqual(await messages(policy, [...resources, twin]), [
+      `Glue job etl-job must not share its role ${roleArn} with other-job.`,
+      `Glue job other-job must not share its role ${roleArn} with etl-job.`,
     ]);
   });
 });

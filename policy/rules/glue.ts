@@ -1,6 +1,7 @@
 import { isCustomerManagedKey } from "../lib/arns";
 import { listOf } from "../lib/checks";
-import { resourceRule } from "../lib/rule";
+import { checkOwnServiceRoles } from "../lib/roles";
+import { resourceRule, stackRule } from "../lib/rule";
 import { T } from "../lib/types";
 import { get, isRecord, parseMaybeJson, UNKNOWN } from "../lib/values";
 
@@ -154,5 +155,45 @@ export const glueConnectionNoPlaintextPassword = resourceRule({
         `Glue connection must not hold ${listOf(passwords)} in connectionProperties; reference a Secrets Manager secret (SECRET_ID) instead.`,
       );
     }
+  },
+});
+
+/** The oldest Glue version the platform runs Spark jobs on: Spark 3.5, the SQL subset of docs/etl.md. */
+export const MIN_GLUE_VERSION = "5.0";
+
+export const glueJobVersion = resourceRule({
+  name: "glue-job-version",
+  description: `Glue Spark jobs (glueetl, gluestreaming) must run on Glue ${MIN_GLUE_VERSION} or later: older versions run older Spark (the transforms' SQL is checked against Spark 3.5) and are leaving support.`,
+  enforcementLevel: "mandatory",
+  types: [T.GlueJob],
+  check(job, context) {
+    const command = get(job.props, "command", "name");
+    const version = job.props.glueVersion;
+    if (command === UNKNOWN || version === UNKNOWN) {
+      context.couldNotCheck("Glue job glueVersion could not be checked during preview.");
+      return;
+    }
+    // Python shell and Ray jobs have their own version lines.
+    if (command !== undefined && command !== "glueetl" && command !== "gluestreaming") return;
+    const number = typeof version === "string" ? Number(version) : NaN;
+    if (!(number >= Number(MIN_GLUE_VERSION))) {
+      context.report(
+        `Glue job must set glueVersion ${MIN_GLUE_VERSION} or later (it is ${version === undefined ? "unset, which is 0.9" : JSON.stringify(version)}).`,
+      );
+    }
+  },
+});
+
+export const glueJobOwnRole = stackRule({
+  name: "glue-job-own-role",
+  description:
+    "Glue jobs must each run with a role of their own, trusted by glue.amazonaws.com alone, so that its policy holds only that job's reads and writes.",
+  enforcementLevel: "mandatory",
+  check(stack, context) {
+    checkOwnServiceRoles(stack, context, {
+      type: T.GlueJob,
+      label: "Glue job",
+      service: "glue.amazonaws.com",
+    });
   },
 });

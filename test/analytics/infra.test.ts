@@ -83,6 +83,7 @@ async function evaluateAnalytics(stack: "dev" | "prod", protect?: boolean): Prom
         protect: protect ?? mesh.config.protectStateful,
         products: {},
         atRest: {},
+        tables: {},
       });
       outputKeys = Object.keys(wiring.outputs ?? {});
       return { handlers: wiring.handlers, outputs: wiring.outputs };

@@ -269,6 +269,21 @@ describe("training pipeline definition", () => {
     assert.equal(simulated.called("TrainSolutionVersion").length, 0);
   });
 
+  it("dev with the recommendations merge job: runs the merge, then imports what it wrote, and trains nothing", async () => {
+    const simulated = world({});
+    const withMerge = { ...dev, mergeJobName: "mesh-recommendations-merge" };
+
+    await run(withMerge, simulated);
+
+    assert.deepEqual(simulated.calls[0]?.state, "MergeDatasets");
+    assert.deepEqual(simulated.called("MergeDatasets")[0]?.input, { JobName: "mesh-recommendations-merge" });
+    for (const dataset of ["Users", "Items", "Interactions"]) {
+      assert.equal(simulated.called(`Import${dataset}`).length, 1, dataset);
+    }
+    const states = Object.keys(trainingDefinition(withMerge).States as object);
+    assert.ok(!states.some((state) => /Train|Campaign|Metrics/.test(state)), states.join(", "));
+  });
+
   it("backs off its polls: doubling pauses up to the cap", () => {
     const states = trainingDefinition({ ...prod, poll: { firstSeconds: 60, maxSeconds: 900 } })
       .States as Record<string, Record<string, unknown>>;

@@ -69,7 +69,27 @@ async function evaluate(stack: Stage, domainOverride?: (domain: Domain) => Domai
         alarmTopicArn: pulumi.output(TOPIC(stack)),
         protect: mesh.config.protectStateful,
         products: {},
-        atRest: {},
+        // Each at-rest subscription's reader, as AtRestAccess builds it from the producers' tables.
+        atRest: Object.fromEntries(
+          domain.atRestSubscriptions.map((s) => [
+            s.name,
+            {
+              roleName: pulumi.output(`mesh-recommendations-${s.name}`),
+              roleArn: pulumi.output(`arn:aws:iam::${ACCOUNT[stack]}:role/mesh-recommendations-${s.name}`),
+              database: pulumi.output(`${s.product.database}_shared`),
+              table: s.product.table,
+              location: {
+                catalogId: s.product.accountId,
+                database: s.product.database,
+                table: s.product.table,
+              },
+              columns: s.allColumns
+                ? undefined
+                : [...s.columns, ...s.product.partitionKeys.map((c) => c.name)],
+            },
+          ]),
+        ),
+        tables: {},
       };
       const infra = recommendationsInfra(context);
       handlers = infra.handlers ?? {};
@@ -146,6 +166,7 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
         "datasetGroupArn",
         "datasetsBucket",
         "eventTrackerArn",
+        "mergeJob",
         "trainingStateMachineArn",
       ]);
     });
@@ -155,6 +176,45 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
       const states = Object.keys(JSON.parse(machine.inputs.definition as string).States);
       assert.ok(states.includes("ImportDatasets"));
       assert.ok(!states.some((state) => /Train|Campaign/.test(state)), states.join(", "));
+    });
+
+    it("starts each run with the Glue merge job, which writes the datasets where the imports read them", () => {
+      const machine = dev.named("recommendations-training-machine");
+      const definition = JSON.parse(machine.inputs.definition as string);
+      const job = dev.named("recommendations-merge-job");
+      assert.equal(definition.StartAt, "MergeDatasets");
+      assert.equal(definition.States.MergeDatasets.Resource, "arn:aws:states:::glue:startJobRun.sync");
+      assert.equal(definition.States.MergeDatasets.Parameters.JobName, job.inputs.name);
+      assert.equal(job.inputs.glueVersion, "5.0");
+      const args = job.inputs.defaultArguments as Record<string, string>;
+      assert.equal(args["--mode"], "merge");
+      for (const dataset of ["users", "items", "interactions"]) {
+        const location = `${args["--datasets_path"]}${dataset}/`;
+        assert.ok(String(machine.inputs.definition).includes(`"DataLocation":"${location}"`), location);
+      }
+      assert.deepEqual(Object.keys(JSON.parse(args["--sql_files"]!)), ["users", "items", "interactions"]);
+      // One view per at-rest subscription, read through the resource link.
+      assert.deepEqual(
+        (JSON.parse(args["--views"]!) as { view: string; database: string }[]).map(
+          (v) => `${v.view} ${v.database}`,
+        ),
+        dev.domain.atRestSubscriptions.map(
+          (s) => `${s.name.replace(/-/g, "_")} ${s.product.database}_shared`,
+        ),
+      );
+      // The merge's role gets exactly the subscriptions' Lake Formation reads, no more columns.
+      const selects = dev
+        .ofType("aws:lakeformation/permissions:Permissions")
+        .filter((r) => r.name.startsWith("recommendations-merge-") && r.name.endsWith("-select"));
+      assert.equal(selects.length, dev.domain.atRestSubscriptions.length);
+      const users = selects.find((r) => r.name === "recommendations-merge-users-history-select")!;
+      const usersSubscription = dev.domain.atRestSubscriptions.find((s) => s.name === "users-history")!;
+      assert.deepEqual(
+        (users.inputs.tableWithColumns as { columnNames?: string[] }).columnNames,
+        usersSubscription.allColumns
+          ? undefined
+          : [...usersSubscription.columns, ...usersSubscription.product.partitionKeys.map((c) => c.name)],
+      );
     });
 
     it("creates Personalize through its dynamic provider, assuming the recommendations deploy role", () => {
@@ -287,9 +347,10 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
       });
     });
 
-    it("protects and retains the dataset group, datasets, datasets bucket and its key, and nothing else", () => {
+    it("protects and retains the dataset group, datasets, datasets bucket and its key, the merge job's bucket, and nothing else", () => {
       const kept = prod.resources.filter((r) => r.protect).map((r) => r.name);
       assert.deepEqual(kept.sort(), [
+        "recommendations-merge-assets-bucket",
         "recommendations-personalize-dataset-group",
         "recommendations-personalize-interactions-dataset",
         "recommendations-personalize-items-dataset",
@@ -323,6 +384,9 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
         "aws:s3/bucketVersioning:BucketVersioning",
         "aws:s3/bucketPolicy:BucketPolicy",
         "aws:scheduler/schedule:Schedule",
+        "aws:glue/securityConfiguration:SecurityConfiguration",
+        "aws:lakeformation/permissions:Permissions",
+        "aws:cloudwatch/eventTarget:EventTarget",
       ]);
       for (const resource of awsResources.filter((r) => !untaggable.has(r.type))) {
         assert.deepEqual(
@@ -476,6 +540,7 @@ describe("recommendationsInfra (Personalized Recommendations domain)", () => {
         "datasetGroupArn",
         "datasetsBucket",
         "eventTrackerArn",
+        "mergeJob",
         "trainingStateMachineArn",
       ]);
       assert.equal(resolved.outputs.campaignArn, campaignArn);

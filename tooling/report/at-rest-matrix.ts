@@ -1,5 +1,12 @@
 import { PLATFORM_UNIT } from "../../platform/config";
-import { lakeTags, readerRoleArn, type AtRestProduct, type AtRestSubscription } from "../../platform/at-rest";
+import {
+  lakeTags,
+  mergeJobRoleArn,
+  productJobRoleArn,
+  readerRoleArn,
+  type AtRestProduct,
+  type AtRestSubscription,
+} from "../../platform/at-rest";
 import type { Mesh } from "../../platform/mesh";
 import { resolveGrant, type LakeTable } from "../../policy/lib/lake";
 import { get } from "../../policy/lib/values";
@@ -43,6 +50,8 @@ export const RestParty = {
   LakeFormation: "lake-formation",
   /** The producer's own Firehose landing a stream product at rest. */
   Landing: "landing",
+  /** The producer's own job publishing the product from its store (`productJobRoleName`). */
+  Pipeline: "pipeline",
   Unknown: "unknown",
 } as const;
 export type RestParty = (typeof RestParty)[keyof typeof RestParty];
@@ -426,6 +435,8 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
   const byAccount = new Map<string, AtRestSubscription[]>();
   for (const s of mesh.atRestSubscriptions) {
     byRole.set(`${s.product.ref}|${readerRoleArn(s)}`, s);
+    // The consumer's merge job reads as each of its subscriptions (their columns, no more).
+    byRole.set(`${s.product.ref}|${mergeJobRoleArn(s)}`, s);
     push(byAccount, `${s.product.ref}|${s.accountId}`, s);
   }
 
@@ -449,7 +460,9 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
             ? RestParty.LakeFormation
             : product?.landingRoleArn === entry.principal
               ? RestParty.Landing
-              : RestParty.Unknown;
+              : product && productJobRoleArn(product) === entry.principal
+                ? RestParty.Pipeline
+                : RestParty.Unknown;
     const iam = own ? usesLakeFormation(policiesByRole.get(entry.principal) ?? [], table, mesh) : null;
     rows.push({
       product: table.product,

@@ -200,7 +200,13 @@ export function topologyDot(mesh: Mesh, matrix: AccessMatrix, atRest?: AtRestMat
     }
     // The producer's Lake Formation location role and the consumer accounts' shares are the
     // mechanism, not readers: the reader roles they serve are drawn.
-    if (row.party === RestParty.LakeFormation || row.party === RestParty.ConsumerAccount) return;
+    // The producer's own publishing job is the product's writer, not a reader.
+    if (
+      row.party === RestParty.LakeFormation ||
+      row.party === RestParty.ConsumerAccount ||
+      row.party === RestParty.Pipeline
+    )
+      return;
     if (row.access === TableAccess.Describe) {
       const catalog = node(`catalog:${row.accountId}`, row.accountId, {
         label:
