@@ -482,7 +482,7 @@ function effectChecks(
       line:
         `Personalize PutEvents: ${events.length} events, ${twice.length} received more than once${example(twice)}` +
         (crashVictims.size
-          ? `; besides, ${resent} of the ${crashVictims.size} events the crashed invocation had sent were sent again by its retry (at-least-once after a crash)`
+          ? `; besides, ${resent} of the ${crashVictims.size} events the crashed invocation had sent were sent again by its retry, with the same eventId, which Personalize uses once (docs/aws-facts.md#firehose-and-personalize)`
           : ""),
     },
     {
