@@ -101,102 +101,67 @@ export class LineOfBusinessDatabase extends pulumi.ComponentResource {
       },
       parent,
     );
-    new aws.vpc.SecurityGroupIngressRule(
-      `${name}-glue-self-in`,
-      {
-        securityGroupId: glue.id,
-        referencedSecurityGroupId: glue.id,
+    /** One TCP rule of a security group, to or from another group or a prefix list. */
+    const tcpRule = (
+      suffix: string,
+      direction: "in" | "out",
+      securityGroupId: pulumi.Input<string>,
+      peer: { referencedSecurityGroupId: pulumi.Input<string> } | { prefixListId: pulumi.Input<string> },
+      [fromPort, toPort]: readonly [number, number],
+      description: string,
+    ) => {
+      const rule = {
+        securityGroupId,
+        ...peer,
         ipProtocol: "tcp",
-        fromPort: 0,
-        toPort: 65535,
-        description: "Glue workers to each other",
+        fromPort,
+        toPort,
+        description,
         tags: { ...tags },
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-glue-self-out`,
-      {
-        securityGroupId: glue.id,
-        referencedSecurityGroupId: glue.id,
-        ipProtocol: "tcp",
-        fromPort: 0,
-        toPort: 65535,
-        description: "Glue workers to each other",
-        tags: { ...tags },
-      },
-      parent,
-    );
-    new aws.vpc.SecurityGroupEgressRule(
-      `${name}-glue-s3-out`,
-      {
-        securityGroupId: glue.id,
-        prefixListId: network.s3PrefixListId,
-        ipProtocol: "tcp",
-        fromPort: 443,
-        toPort: 443,
-        description: "S3 through the gateway endpoint",
-        tags: { ...tags },
-      },
-      parent,
+      };
+      return direction === "in"
+        ? new aws.vpc.SecurityGroupIngressRule(`${name}-${suffix}`, rule, parent)
+        : new aws.vpc.SecurityGroupEgressRule(`${name}-${suffix}`, rule, parent);
+    };
+    const ALL_PORTS = [0, 65535] as const;
+    const HTTPS = [443, 443] as const;
+    const POSTGRES = [POSTGRES_PORT, POSTGRES_PORT] as const;
+    const toGlue = { referencedSecurityGroupId: glue.id };
+    tcpRule("glue-self-in", "in", glue.id, toGlue, ALL_PORTS, "Glue workers to each other");
+    tcpRule("glue-self-out", "out", glue.id, toGlue, ALL_PORTS, "Glue workers to each other");
+    tcpRule(
+      "glue-s3-out",
+      "out",
+      glue.id,
+      { prefixListId: network.s3PrefixListId },
+      HTTPS,
+      "S3 through the gateway endpoint",
     );
     if (network.endpointSecurityGroupId) {
-      new aws.vpc.SecurityGroupIngressRule(
-        `${name}-endpoints-from-glue`,
-        {
-          securityGroupId: network.endpointSecurityGroupId,
-          referencedSecurityGroupId: glue.id,
-          ipProtocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          description: "HTTPS from Glue",
-          tags: { ...tags },
-        },
-        parent,
-      );
-      new aws.vpc.SecurityGroupEgressRule(
-        `${name}-glue-endpoints-out`,
-        {
-          securityGroupId: glue.id,
-          referencedSecurityGroupId: network.endpointSecurityGroupId,
-          ipProtocol: "tcp",
-          fromPort: 443,
-          toPort: 443,
-          description: "AWS services through the network's interface endpoints",
-          tags: { ...tags },
-        },
-        parent,
+      const endpoints = network.endpointSecurityGroupId;
+      tcpRule("endpoints-from-glue", "in", endpoints, toGlue, HTTPS, "HTTPS from Glue");
+      tcpRule(
+        "glue-endpoints-out",
+        "out",
+        glue.id,
+        { referencedSecurityGroupId: endpoints },
+        HTTPS,
+        "AWS services through the network's interface endpoints",
       );
     }
     for (const [source, group] of [
       ["glue", glue],
       ["clients", clients],
     ] as const) {
-      new aws.vpc.SecurityGroupIngressRule(
-        `${name}-database-from-${source}`,
-        {
-          securityGroupId: database.id,
-          referencedSecurityGroupId: group.id,
-          ipProtocol: "tcp",
-          fromPort: POSTGRES_PORT,
-          toPort: POSTGRES_PORT,
-          description: `PostgreSQL from ${source}`,
-          tags: { ...tags },
-        },
-        parent,
-      );
-      new aws.vpc.SecurityGroupEgressRule(
-        `${name}-${source}-to-database`,
-        {
-          securityGroupId: group.id,
-          referencedSecurityGroupId: database.id,
-          ipProtocol: "tcp",
-          fromPort: POSTGRES_PORT,
-          toPort: POSTGRES_PORT,
-          description: "PostgreSQL",
-          tags: { ...tags },
-        },
-        parent,
+      const peer = { referencedSecurityGroupId: group.id };
+      tcpRule(`database-from-${source}`, "in", database.id, peer, POSTGRES, `PostgreSQL from ${source}`);
+      tcpRule(
+        `${source}-to-database`,
+        "out",
+        group.id,
+        { referencedSecurityGroupId: database.id },
+        POSTGRES,
+        "PostgreSQL",
       );
     }
 

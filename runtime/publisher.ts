@@ -482,36 +482,8 @@ export class Publisher<P extends string = string> {
     target: ProductTarget,
     event: PublishEvent,
   ): Prepared | { reason: string; issues: readonly z.core.$ZodIssue[] } {
-    let data: Record<string, unknown>;
-    try {
-      data = parsePayload(target.contract, event.type, event.data);
-    } catch (error) {
-      if (!(error instanceof ContractViolationError)) throw error;
-      return { reason: error.message, issues: error.issues };
-    }
-    const key = data[target.partitionKey];
-    if (!["string", "number", "bigint", "boolean"].includes(typeof key)) {
-      return {
-        reason: `partition key field ${target.partitionKey} is missing`,
-        issues: [
-          { code: "custom", path: [target.partitionKey], message: "partition key is missing", input: key },
-        ],
-      };
-    }
-    const envelope: Envelope = {
-      specversion: "1.0",
-      id: event.id ?? randomUUID(),
-      source: `mesh://${this.options.domain.name}/${product}`,
-      type: event.type,
-      time: isoTime(event.time),
-      dataversion: currentVersion(target.contract).version,
-      partitionkey: String(key),
-      data,
-    };
-    const checked = envelopeSchema.safeParse(envelope);
-    if (!checked.success) {
-      return { reason: `invalid envelope: ${z.prettifyError(checked.error)}`, issues: checked.error.issues };
-    }
+    const envelope = envelopeOf(this.options.domain.name, product, target, event);
+    if ("issues" in envelope) return envelope;
     const entry = { Data: Buffer.from(JSON.stringify(envelope)), PartitionKey: envelope.partitionkey };
     return { envelope, entry, bytes: entry.Data.byteLength + Buffer.byteLength(entry.PartitionKey) };
   }
@@ -646,19 +618,36 @@ export function buildEnvelope(
   event: PublishEvent,
   index: number,
 ): Envelope {
-  const where = `cannot publish event ${index} (${event.type}) to ${product}`;
+  const envelope = envelopeOf(domain, product, target, event);
+  if (!("issues" in envelope)) return envelope;
+  throw new ContractViolationError(
+    `cannot publish event ${index} (${event.type}) to ${product}: ${envelope.reason}`,
+    envelope.issues,
+  );
+}
+
+/** The envelope of one event, or why it cannot be built: the one definition of an envelope. */
+function envelopeOf(
+  domain: string,
+  product: string,
+  target: EnvelopeTarget,
+  event: PublishEvent,
+): Envelope | { reason: string; issues: readonly z.core.$ZodIssue[] } {
   let data: Record<string, unknown>;
   try {
     data = parsePayload(target.contract, event.type, event.data);
   } catch (error) {
     if (!(error instanceof ContractViolationError)) throw error;
-    throw new ContractViolationError(`${where}: ${error.message}`, error.issues, { cause: error });
+    return { reason: error.message, issues: error.issues };
   }
   const key = data[target.partitionKey];
   if (!["string", "number", "bigint", "boolean"].includes(typeof key)) {
-    throw new ContractViolationError(`${where}: partition key field ${target.partitionKey} is missing`, [
-      { code: "custom", path: [target.partitionKey], message: "partition key is missing", input: key },
-    ]);
+    return {
+      reason: `partition key field ${target.partitionKey} is missing`,
+      issues: [
+        { code: "custom", path: [target.partitionKey], message: "partition key is missing", input: key },
+      ],
+    };
   }
   const envelope: Envelope = {
     specversion: "1.0",
@@ -672,10 +661,7 @@ export function buildEnvelope(
   };
   const checked = envelopeSchema.safeParse(envelope);
   if (!checked.success) {
-    throw new ContractViolationError(
-      `${where}: invalid envelope: ${z.prettifyError(checked.error)}`,
-      checked.error.issues,
-    );
+    return { reason: `invalid envelope: ${z.prettifyError(checked.error)}`, issues: checked.error.issues };
   }
   return envelope;
 }
