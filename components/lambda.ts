@@ -2,36 +2,96 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { buildSync } from "esbuild";
 import { createHash } from "node:crypto";
+import { join } from "node:path";
 import { policyDocument, serviceTrust, type Statement } from "../platform/iam";
 
 export const MESH_FUNCTION_TYPE = "mesh:compute:MeshFunction";
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
-const bundles = new Map<string, { code: string; sha256: string }>();
+type Bundle = { readonly code: string; readonly sha256: string };
+const bundles = new Map<string, Bundle>();
+
+/** How every handler is bundled: one CommonJS file, AWS SDK included, for the Lambda runtime. */
+const BUNDLE_OPTIONS = {
+  bundle: true,
+  platform: "node",
+  target: "node22",
+  format: "cjs",
+  minify: true,
+  sourcemap: false,
+  write: false,
+  legalComments: "none",
+  logLevel: "silent",
+} as const;
+
+const bundleOf = (code: string): Bundle => ({
+  code,
+  sha256: createHash("sha256").update(code).digest("base64"),
+});
 
 /**
- * Bundles a handler module (and everything it imports, AWS SDK included, so the deployed code runs
- * the versions the tests ran) into one CommonJS file for the Lambda runtime. Cached per entry.
+ * Bundles handler modules (each with everything it imports, AWS SDK included, so the deployed code
+ * runs the versions the tests ran) into one CommonJS file each for the Lambda runtime, in one
+ * esbuild call: shared modules are parsed once (docs/consumer-performance.md), and each entry's
+ * file is the one a build of that entry alone gives. Not cached: see {@link bundleHandler}.
  */
-export function bundleHandler(entry: string): { code: string; sha256: string } {
+export function buildBundles(entries: readonly string[]): Map<string, Bundle> {
+  // Each output keeps its entry's absolute path below outdir, so entries never collide.
+  const result = buildSync({
+    ...BUNDLE_OPTIONS,
+    entryPoints: [...entries],
+    outbase: "/",
+    outdir: "/bundles",
+  });
+  const outputs = new Map(result.outputFiles.map((file) => [file.path, file.text]));
+  return new Map(
+    entries.map((entry) => {
+      const code = outputs.get(join("/bundles", entry.replace(/\.[cm]?[jt]s$/, ".js")));
+      if (code === undefined) throw new Error(`esbuild produced no bundle for ${entry}`);
+      return [entry, bundleOf(code)];
+    }),
+  );
+}
+
+/** The bundle of one handler module ({@link buildBundles}), cached per entry. */
+export function bundleHandler(entry: string): Bundle {
   const cached = bundles.get(entry);
   if (cached) return cached;
-  const result = buildSync({
-    entryPoints: [entry],
-    bundle: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    minify: true,
-    sourcemap: false,
-    write: false,
-    legalComments: "none",
-    logLevel: "silent",
-  });
-  const code = result.outputFiles[0]!.text;
-  const bundle = { code, sha256: createHash("sha256").update(code).digest("base64") };
+  const bundle = buildBundles([entry]).get(entry)!;
   bundles.set(entry, bundle);
   return bundle;
+}
+
+const pending = new Map<string, { resolve: (b: Bundle) => void; reject: (e: unknown) => void }[]>();
+
+/**
+ * {@link bundleHandler}, built in one call with every other handler asked for during the same turn
+ * of the program: a program creating all its functions synchronously bundles them all at once.
+ */
+export function bundleHandlerLater(entry: string): Promise<Bundle> {
+  const cached = bundles.get(entry);
+  if (cached) return Promise.resolve(cached);
+  return new Promise((resolve, reject) => {
+    if (!pending.size) setImmediate(buildPending);
+    pending.set(entry, [...(pending.get(entry) ?? []), { resolve, reject }]);
+  });
+}
+
+function buildPending(): void {
+  const waiting = new Map(pending);
+  pending.clear();
+  let built: Map<string, Bundle>;
+  try {
+    built = buildBundles([...waiting.keys()]);
+  } catch (error) {
+    for (const waiters of waiting.values()) for (const { reject } of waiters) reject(error);
+    return;
+  }
+  for (const [entry, waiters] of waiting) {
+    const bundle = bundles.get(entry) ?? built.get(entry)!;
+    bundles.set(entry, bundle);
+    for (const { resolve } of waiters) resolve(bundle);
+  }
 }
 
 export interface MeshFunctionArgs {
@@ -110,7 +170,7 @@ export class MeshFunction extends pulumi.ComponentResource {
       },
       parent,
     );
-    const bundle = bundleHandler(args.entry);
+    const bundle = pulumi.output(bundleHandlerLater(args.entry));
     const fn = new aws.lambda.Function(
       `${name}-function`,
       {
@@ -120,7 +180,9 @@ export class MeshFunction extends pulumi.ComponentResource {
         runtime: LAMBDA_RUNTIME,
         architectures: ["arm64"],
         handler: "index.handler",
-        code: new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(bundle.code) }),
+        code: bundle.apply(
+          (b) => new pulumi.asset.AssetArchive({ "index.js": new pulumi.asset.StringAsset(b.code) }),
+        ),
         sourceCodeHash: bundle.sha256,
         timeout: args.timeoutSeconds ?? 60,
         memorySize: args.memoryMb ?? 512,
