@@ -44,9 +44,16 @@ function parseArgs(argv: readonly string[]): { planPath: string; configPath?: st
   return { planPath: positional[0]!, configPath };
 }
 
-async function main(): Promise<number> {
+/** Where the command writes: the console, or a test's buffers. */
+export interface Output {
+  log(line: string): void;
+  error(line: string): void;
+}
+
+/** `npm run policy -- <plan.json> [--config <file>]`: the exit code (0, 1 or 2), lines to `out`. */
+export async function runPolicy(argv: readonly string[], out: Output = console): Promise<number> {
   try {
-    const { planPath, configPath } = parseArgs(process.argv.slice(2));
+    const { planPath, configPath } = parseArgs(argv);
     const plan = parsePlan(readJson(planPath, "plan file"));
     const config = configPath ? readJson(configPath, "policy config") : undefined;
     if (config !== undefined && (config === null || typeof config !== "object" || Array.isArray(config))) {
@@ -54,17 +61,19 @@ async function main(): Promise<number> {
     }
     const result = await evaluatePlan(plan, { config: config as PolicyPackConfig | undefined });
     const report = formatViolations(result);
-    if (report) console.log(`${report}\n`);
-    console.log(`${plan.stack}: ${summarize(result)}`);
+    if (report) out.log(`${report}\n`);
+    out.log(`${plan.stack}: ${summarize(result)}`);
     return result.mandatoryCount > 0 ? 1 : 0;
   } catch (error) {
-    if (error instanceof UsageError) console.error(`${error.message}\n${USAGE}`);
-    else if (error instanceof PlanError || error instanceof PolicyConfigError) console.error(error.message);
-    else console.error(`policy evaluation failed: ${(error as Error).stack ?? String(error)}`);
+    if (error instanceof UsageError) out.error(`${error.message}\n${USAGE}`);
+    else if (error instanceof PlanError || error instanceof PolicyConfigError) out.error(error.message);
+    else out.error(`policy evaluation failed: ${(error as Error).stack ?? String(error)}`);
     return 2;
   }
 }
 
-void main().then((code) => {
-  process.exitCode = code;
-});
+if (require.main === module) {
+  void runPolicy(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}
