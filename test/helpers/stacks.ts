@@ -47,8 +47,11 @@ export function evaluateFixture(
   overrides: Record<string, unknown> = {},
   options: EvaluateStackOptions = {},
 ): Promise<StackUnderTest> {
-  return evaluate(environment, { ...fixtureStack(environment), ...overrides }, options.peerStacks, () =>
-    deployMesh(options.domains ?? fixtureDomains, {}, FIXTURE_DOMAINS_ROOT),
+  const plain = !Object.keys(overrides).length && !options.peerStacks && !options.domains;
+  return once(plain ? `fixture ${environment}` : undefined, () =>
+    evaluate(environment, { ...fixtureStack(environment), ...overrides }, options.peerStacks, () =>
+      deployMesh(options.domains ?? fixtureDomains, {}, FIXTURE_DOMAINS_ROOT),
+    ),
   );
 }
 
@@ -57,7 +60,37 @@ export function evaluateShipped(
   stack: "dev" | "prod",
   overrides: Record<string, unknown> = {},
 ): Promise<StackUnderTest> {
-  return evaluate(stack, { ...stackFile(stack), ...overrides }, undefined, () => deployMesh());
+  return once(Object.keys(overrides).length ? undefined : `shipped ${stack}`, () =>
+    evaluate(stack, { ...stackFile(stack), ...overrides }, undefined, () => deployMesh()),
+  );
+}
+
+const evaluated = new Map<string, Promise<StackUnderTest>>();
+
+/**
+ * The stacks most test files evaluate unchanged (the fixture's and the shipped dev and prod) are
+ * evaluated once per test process and shared, frozen so that a test cannot change what the next
+ * one reads (tests change copies).
+ */
+function once(
+  key: string | undefined,
+  evaluateStack: () => Promise<StackUnderTest>,
+): Promise<StackUnderTest> {
+  if (key === undefined) return evaluateStack();
+  let stack = evaluated.get(key);
+  if (!stack) {
+    stack = evaluateStack().then(deepFreeze);
+    evaluated.set(key, stack);
+  }
+  return stack;
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === "object" && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const child of Object.values(value)) deepFreeze(child);
+  }
+  return value;
 }
 
 async function evaluate(
