@@ -12,6 +12,11 @@ export interface AlarmTopicArgs {
   /** Protect and retain the key (prod). @default false */
   readonly protect?: boolean;
   /**
+   * Roles that administer the topic's key without using it (the account's deploy role and
+   * break-glass role): only CloudWatch and EventBridge use it, to publish alarms.
+   */
+  readonly keyAdministrators: readonly string[];
+  /**
    * Who receives the alarms: a label (`owner`, `platform`) to an email address or https URL. Email
    * and https endpoints confirm their subscription before SNS delivers to them (docs/aws-facts.md#sns).
    */
@@ -44,6 +49,7 @@ export class AlarmTopic extends pulumi.ComponentResource {
       {
         description: `Encrypts alarm notifications of ${name}`,
         accountId: args.accountId,
+        administrators: args.keyAdministrators,
         grants: [
           {
             Sid: "CloudWatchPublishes",

@@ -8,7 +8,7 @@ import { AlarmTopic } from "../components/alarm-topic";
 import { ApiGatewayLogging } from "../components/api-gateway-logging";
 import { ConsumerDomain } from "../components/consumer-domain";
 import { glueLogsGrant } from "../components/etl-job";
-import { createMeshKey } from "../components/kms";
+import { BREAK_GLASS_ROLE_NAME, createMeshKey } from "../components/kms";
 import type { DomainInfra } from "../components/wiring";
 import { domainInfra } from "../domains/infra";
 import { MeshGovernance } from "../components/governance";
@@ -170,6 +170,10 @@ export function deployMesh(
           accountId: domain.accountId,
           tags: unitTags(mesh.config, domain.name),
           protect: mesh.config.protectStateful,
+          keyAdministrators: [
+            deployRoleArn(mesh.config, domain.accountAlias),
+            `arn:aws:iam::${domain.accountId}:role/${BREAK_GLASS_ROLE_NAME}`,
+          ],
           subscribers: {
             owner: domain.declaration.owner.contact,
             ...(mesh.config.platformAlarmContact ? { platform: mesh.config.platformAlarmContact } : {}),

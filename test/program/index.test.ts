@@ -328,6 +328,24 @@ describe("the program under the mock runtime (fixture mesh)", () => {
     }
   });
 
+  it("lets only CloudWatch and EventBridge use each alarm topic's key; the account administers it without using it", () => {
+    for (const domain of fixtureDomains) {
+      const key = dev.named(`${domain.name}-alarms-key`);
+      const statements = policyOf(key).Statement;
+      assert.deepEqual(
+        statements.map((s) => s.Sid),
+        ["KeyAdministrationWithoutUse", "CloudWatchPublishes", "EventBridgePublishes"],
+      );
+      const admin = statements[0]!;
+      assert.deepEqual(admin.Action, [...KEY_ADMIN_ACTIONS]);
+      assert.deepEqual(admin.Condition.ArnEquals["aws:PrincipalArn"], [
+        `arn:aws:iam::${key.account}:role/mesh-deployer`,
+        `arn:aws:iam::${key.account}:role/mesh-break-glass`,
+      ]);
+      assert.ok(!JSON.stringify(statements).includes('"kms:*"'), domain.name);
+    }
+  });
+
   it("leaves dev resources unprotected", () => {
     assert.deepEqual(
       dev.resources.filter((r) => r.protect || r.retainOnDelete),
