@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { domains } from "../domains";
 import { Names, PUSH_FUNCTION_SUFFIXES } from "../platform/mesh";
+import { T } from "../policy/lib/types";
 
 /**
  * The data-in-motion plane of a saved plan (`plan/<stack>.json`, written by `npm run plan`): the
@@ -111,7 +112,7 @@ export function localPlan(
   if (!Array.isArray(plan.resources)) throw new Error(`${file}: no resources: not a saved plan`);
   const of = (type: string) => plan.resources!.filter((resource) => resource.type === type);
 
-  const streams = of("aws:kinesis/stream:Stream").map((resource) => {
+  const streams = of(T.Stream).map((resource) => {
     const onDemand =
       (resource.inputs.streamModeDetails as { streamMode?: string } | undefined)?.streamMode === "ON_DEMAND";
     return {
@@ -123,7 +124,7 @@ export function localPlan(
   const streamNames = new Set(streams.map((stream) => stream.name));
 
   const mappings: PlannedMapping[] = [];
-  for (const resource of of("aws:lambda/eventSourceMapping:EventSourceMapping")) {
+  for (const resource of of(T.EventSourceMapping)) {
     const arn = String(resource.inputs.eventSourceArn);
     if (!arn.startsWith("arn:aws:kinesis:")) continue;
     const streamName = /:stream\/([^/]+)/.exec(arn)?.[1];
@@ -161,7 +162,7 @@ export function localPlan(
     }
   }
   const functions = new Map<string, PlannedFunction>();
-  for (const resource of of("aws:lambda/function:Function")) {
+  for (const resource of of(T.LambdaFunction)) {
     const name = String(resource.inputs.name);
     if (!wanted.has(name)) continue;
     const entry = known.get(name);
@@ -192,10 +193,7 @@ export function localPlan(
   }
 
   const tableKeys = new Map(
-    of("aws:dynamodb/table:Table").map((resource) => [
-      String(resource.inputs.name),
-      String(resource.inputs.hashKey),
-    ]),
+    of(T.DynamoTable).map((resource) => [String(resource.inputs.name), String(resource.inputs.hashKey)]),
   );
   const tables = new Map<string, string>();
   for (const fn of functions.values()) {

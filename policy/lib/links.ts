@@ -1,7 +1,7 @@
 import { parseKinesisArn } from "./arns";
 import type { ResourceView, StackView } from "./rule";
 import { T } from "./types";
-import { get, UNKNOWN } from "./values";
+import { asList, get, UNKNOWN } from "./values";
 
 /**
  * How stack rules find which resource a property points at (a resource policy's stream, a public
@@ -121,4 +121,40 @@ export function apiLink(stack: StackView, from: ResourceView): Link {
   return link(stack, from, "apiId", stack.ofType(T.HttpApi), (api, value) =>
     sameValue(api, value, ["id", "apiId"]),
   );
+}
+
+/**
+ * The SNS topics of a stack by what identifies them in another resource's property: id, ARN,
+ * name, and (in an offline plan, whose ARNs end with it) the logical name. For {@link topicLinks}.
+ */
+export function topicIndex(stack: StackView): Map<string, ResourceView> {
+  const byKey = new Map<string, ResourceView>();
+  for (const topic of stack.ofType(T.SnsTopic)) {
+    for (const key of [topic.id, topic.props.arn, topic.props.name, topic.name]) {
+      if (typeof key === "string") byKey.set(key, topic);
+    }
+  }
+  return byKey;
+}
+
+/**
+ * The topics a property holding one or more topic ARNs points at (an alarm's actions, a
+ * subscription's topic): the engine's dependencies first, then each ARN looked up whole or by its
+ * last segment in the index. `unknown` when nothing is found and a value is not known yet.
+ */
+export function topicLinks(
+  stack: StackView,
+  from: ResourceView,
+  prop: string,
+  byKey: ReadonlyMap<string, ResourceView>,
+): Link {
+  const targets = new Set(dependencyTargets(stack, from, prop).filter((t) => t.type === T.SnsTopic));
+  let unknown = false;
+  for (const value of asList(get(from.props, prop))) {
+    if (value === UNKNOWN) unknown = true;
+    if (typeof value !== "string" || !value.startsWith("arn:aws:sns:")) continue;
+    const topic = byKey.get(value) ?? byKey.get(value.split(":").pop()!);
+    if (topic) targets.add(topic);
+  }
+  return { targets: [...targets], unknown: unknown && targets.size === 0 };
 }

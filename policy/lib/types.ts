@@ -55,11 +55,13 @@ export const T = {
   GlueRegistry: "aws:glue/registry:Registry",
   GlueSchema: "aws:glue/schema:Schema",
   GlueDatabase: "aws:glue/catalogDatabase:CatalogDatabase",
+  GlueTable: "aws:glue/catalogTable:CatalogTable",
   StateMachine: "aws:sfn/stateMachine:StateMachine",
   GlueJob: "aws:glue/job:Job",
   GlueConnection: "aws:glue/connection:Connection",
   GlueSecurityConfiguration: "aws:glue/securityConfiguration:SecurityConfiguration",
   LakeFormationResource: "aws:lakeformation/resource:Resource",
+  LakeFormationResourceLfTags: "aws:lakeformation/resourceLfTags:ResourceLfTags",
   AthenaWorkgroup: "aws:athena/workgroup:Workgroup",
   AwsProvider: "pulumi:providers:aws",
 } as const;

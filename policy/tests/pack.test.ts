@@ -84,6 +84,8 @@ describe("the mesh-guardrails pack", () => {
       LakeFormationResource: aws.lakeformation.Resource,
       AthenaWorkgroup: aws.athena.Workgroup,
       ApiGatewayAccount: aws.apigateway.Account,
+      GlueTable: aws.glue.CatalogTable,
+      LakeFormationResourceLfTags: aws.lakeformation.ResourceLfTags,
       SnsTopicSubscription: aws.sns.TopicSubscription,
       SnsTopicPolicy: aws.sns.TopicPolicy,
       SqsQueuePolicy: aws.sqs.QueuePolicy,

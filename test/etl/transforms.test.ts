@@ -21,7 +21,7 @@ import {
   runProducerTransform,
   type EtlWindow,
 } from "../../tooling/etl/engine";
-import { productOf, shippedMesh } from "../../tooling/etl/pipeline";
+import { productOf, shippedMesh, SOURCE_COLUMNS } from "../../tooling/etl/pipeline";
 import { generateCatalogue, landedPayload } from "../../tooling/etl/seed";
 import { writeLanding } from "../../tooling/etl/stores";
 
@@ -29,7 +29,6 @@ const NOVEMBER: EtlWindow = {
   start: new Date("2026-11-01T00:00:00Z"),
   end: new Date("2026-12-01T00:00:00Z"),
 };
-const names = (columns: readonly { name: string }[]) => columns.map((c) => ({ name: c.name }));
 
 describe("etl: each producer's transform on sample data (DuckDB)", () => {
   let mesh: Mesh;
@@ -70,11 +69,11 @@ describe("etl: each producer's transform on sample data (DuckDB)", () => {
     ).map((row) => [row[key], row.quarantine_reason]);
 
   it("users: publishes each profile version with the contract's types and quarantines bad rows with their reason", async () => {
-    const columns = ["user_id", "country", "birth_year", "tier", "language", "created_at", "updated_at"];
+    const columns = SOURCE_COLUMNS.users;
     await loadTextTable(
       connection,
       usersTransform.sourceView,
-      columns.map((name) => ({ name })),
+      columns,
       [
         {
           user_id: "u-1",
@@ -124,11 +123,7 @@ describe("etl: each producer's transform on sample data (DuckDB)", () => {
   });
 
   it("songs: reads only the songs of the catalogue table (not its outbox items) and quarantines bad types", async () => {
-    const columns = [
-      ...names(["pk", "sk", "songId", "title", "artistId"].map((name) => ({ name }))),
-      { name: "genres", list: true },
-      ...["durationMs", "releaseYear", "explicit", "publishedAt", "updatedAt"].map((name) => ({ name })),
-    ];
+    const columns = SOURCE_COLUMNS.songs;
     const song = {
       pk: "song#s-1",
       sk: "song",
@@ -174,19 +169,7 @@ describe("etl: each producer's transform on sample data (DuckDB)", () => {
   });
 
   it("episodes: quarantines a missing category and a negative duration", async () => {
-    const columns = [
-      "pk",
-      "sk",
-      "episodeId",
-      "podcastId",
-      "title",
-      "category",
-      "language",
-      "durationMs",
-      "explicit",
-      "publishedAt",
-      "updatedAt",
-    ].map((name) => ({ name }));
+    const columns = SOURCE_COLUMNS.episodes;
     const episode = {
       pk: "episode#e-1",
       sk: "episode",

@@ -73,6 +73,22 @@ export const PRODUCER_TRANSFORMS: readonly { domain: string; transform: Producer
 /** The consumer domain whose merge reads the products through its at-rest subscriptions. */
 export const MERGE_DOMAIN = "recommendations";
 
+const scalar = (names: readonly string[]) => names.map((name) => ({ name }));
+
+/** Each producer source as the Glue job sees it: its columns as text, DynamoDB lists as lists. */
+export const SOURCE_COLUMNS = {
+  users: scalar(["user_id", "country", "birth_year", "tier", "language", "created_at", "updated_at"]),
+  songs: [
+    ...scalar(["pk", "sk", "songId", "title", "artistId"]),
+    { name: "genres", list: true },
+    ...scalar(["durationMs", "releaseYear", "explicit", "publishedAt", "updatedAt"]),
+  ],
+  episodes: scalar([
+    ...["pk", "sk", "episodeId", "podcastId", "title", "category", "language"],
+    ...["durationMs", "explicit", "publishedAt", "updatedAt"],
+  ]),
+} as const;
+
 export interface DatasetRun {
   readonly dataset: DatasetTransform["dataset"];
   readonly file: string;
@@ -90,15 +106,7 @@ export async function loadSources(
   const database = await startUsersDatabase(catalogue.users);
   try {
     const users = await readUsersTable(database);
-    await loadTextTable(
-      connection,
-      usersTransform.sourceView,
-      ["user_id", "country", "birth_year", "tier", "language", "created_at", "updated_at"].map((name) => ({
-        name,
-      })),
-      users,
-      scratch,
-    );
+    await loadTextTable(connection, usersTransform.sourceView, SOURCE_COLUMNS.users, users, scratch);
   } finally {
     await database.close();
   }
@@ -109,37 +117,8 @@ export async function loadSources(
   try {
     const songs = await exportTable(tables.client, "mesh-songs-catalogue");
     const episodes = await exportTable(tables.client, "mesh-podcasts-catalogue");
-    const scalar = (names: string[]) => names.map((name) => ({ name }));
-    await loadTextTable(
-      connection,
-      songsTransform.sourceView,
-      [
-        ...scalar(["pk", "sk", "songId", "title", "artistId"]),
-        { name: "genres", list: true },
-        ...scalar(["durationMs", "releaseYear", "explicit", "publishedAt", "updatedAt"]),
-      ],
-      songs,
-      scratch,
-    );
-    await loadTextTable(
-      connection,
-      episodesTransform.sourceView,
-      scalar([
-        "pk",
-        "sk",
-        "episodeId",
-        "podcastId",
-        "title",
-        "category",
-        "language",
-        "durationMs",
-        "explicit",
-        "publishedAt",
-        "updatedAt",
-      ]),
-      episodes,
-      scratch,
-    );
+    await loadTextTable(connection, songsTransform.sourceView, SOURCE_COLUMNS.songs, songs, scratch);
+    await loadTextTable(connection, episodesTransform.sourceView, SOURCE_COLUMNS.episodes, episodes, scratch);
   } finally {
     await tables.stop();
   }

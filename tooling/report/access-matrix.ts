@@ -1,6 +1,7 @@
 import { PLATFORM_UNIT } from "../../platform/config";
 import { AccessPattern } from "../../platform/declarations";
 import type { Mesh, Subscription } from "../../platform/mesh";
+import { T } from "../../policy/lib/types";
 import type { PlannedResource } from "../evaluate";
 import {
   accountOfArn,
@@ -117,15 +118,6 @@ export interface AccessMatrix {
   readonly violations: readonly Violation[];
 }
 
-const T = {
-  stream: "aws:kinesis/stream:Stream",
-  resourcePolicy: "aws:kinesis/resourcePolicy:ResourcePolicy",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-  key: "aws:kms/key:Key",
-  mapping: "aws:lambda/eventSourceMapping:EventSourceMapping",
-  function: "aws:lambda/function:Function",
-} as const;
-
 const CLASS_ORDER: readonly AccessClass[] = [
   AccessClass.Write,
   AccessClass.Read,
@@ -201,13 +193,13 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
   const aliases = accountAliases(plan, mesh);
   const aliasOf = (accountId: string): string | null => aliases.get(accountId) ?? null;
   const of = (type: string) => plan.resources.filter((r) => r.type === type);
-  const resourcePolicies = of(T.resourcePolicy);
-  const rolePolicies = of(T.rolePolicy);
-  const mappings = of(T.mapping);
-  const functions = of(T.function);
-  const keys = of(T.key);
+  const resourcePolicies = of(T.StreamResourcePolicy);
+  const rolePolicies = of(T.IamRolePolicy);
+  const mappings = of(T.EventSourceMapping);
+  const functions = of(T.LambdaFunction);
+  const keys = of(T.KmsKey);
 
-  const streams: StreamInPlan[] = of(T.stream).map((resource) => {
+  const streams: StreamInPlan[] = of(T.Stream).map((resource) => {
     const name = String(resource.inputs.name ?? resource.name);
     const accountId = resource.account ?? "000000000000";
     const declared = mesh.products.find((p) => p.streamName === name && p.accountId === accountId);

@@ -10,6 +10,7 @@ import {
 import type { Mesh } from "../../platform/mesh";
 import { resolveGrant, type LakeTable } from "../../policy/lib/lake";
 import { get } from "../../policy/lib/values";
+import { T } from "../../policy/lib/types";
 import type { PlannedResource } from "../evaluate";
 import {
   accountAliases,
@@ -110,16 +111,6 @@ export interface AtRestMatrix {
   readonly violations: readonly Violation[];
 }
 
-const T = {
-  table: "aws:glue/catalogTable:CatalogTable",
-  lfTags: "aws:lakeformation/resourceLfTags:ResourceLfTags",
-  permissions: "aws:lakeformation/permissions:Permissions",
-  settings: "aws:lakeformation/dataLakeSettings:DataLakeSettings",
-  location: "aws:lakeformation/resource:Resource",
-  bucketPolicy: "aws:s3/bucketPolicy:BucketPolicy",
-  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
-} as const;
-
 const READ_PERMISSIONS = new Set(["SELECT", "ALL"]);
 const root = (accountId: string) => `arn:aws:iam::${accountId}:root`;
 const tableKey = (catalog: string, database: string, table: string) => `${catalog}/${database}/${table}`;
@@ -165,7 +156,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
   const databaseTags = new Map<string, Record<string, string>>();
   const tableTags = new Map<string, Record<string, string>>();
   const columnTags = new Map<string, Map<string, Record<string, string>>>();
-  for (const resource of of(T.lfTags)) {
+  for (const resource of of(T.LakeFormationResourceLfTags)) {
     const pairs = Object.fromEntries(
       (Array.isArray(resource.inputs.lfTags) ? resource.inputs.lfTags : []).map((t) => [
         String(get(t, "key")),
@@ -196,7 +187,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
   const byBucket = new Map<string, Indexed[]>();
   const byTag = new Map<string, Set<Indexed>>();
   const byAccountId = new Map<string, Indexed[]>();
-  for (const resource of of(T.table)) {
+  for (const resource of of(T.GlueTable)) {
     const accountId = str(resource.inputs.catalogId) ?? resource.account ?? "";
     const database = String(resource.inputs.databaseName ?? "");
     const name = String(resource.inputs.name ?? resource.name);
@@ -315,7 +306,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
 
   // Lake Formation grants. Those written in the table's own account come first: a grant another
   // account writes on a shared table reaches at most the columns shared with that account.
-  const grants = of(T.permissions).map((resource) => {
+  const grants = of(T.LakeFormationPermissions).map((resource) => {
     const inputs = resource.inputs;
     const block = inputs.lfTagPolicy ?? inputs.tableWithColumns ?? inputs.table ?? inputs.dataCellsFilter;
     const catalog = str(get(block, "catalogId")) ?? resource.account ?? "";
@@ -359,7 +350,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
   }
 
   // Settings that let IAM alone decide on new tables.
-  for (const resource of of(T.settings)) {
+  for (const resource of of(T.LakeFormationSettings)) {
     const defaults = get(resource.inputs, "createTableDefaultPermissions");
     const iamDefault = (Array.isArray(defaults) ? defaults : []).some(
       (d) => get(d, "principal") === IAM_ALLOWED_PRINCIPALS,
@@ -384,7 +375,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
     statement.Effect === "Allow" &&
     namesAction(statement, "s3:GetObject") &&
     coversResource(statement, objectArn(indexed));
-  for (const resource of of(T.bucketPolicy)) {
+  for (const resource of of(T.BucketPolicy)) {
     for (const indexed of byBucket.get(String(resource.inputs.bucket ?? "")) ?? []) {
       statementsOf(resource.inputs.policy).forEach((statement, index) => {
         if (!readsObjects(statement, indexed)) return;
@@ -404,7 +395,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
     }
   }
   const policiesByRole = new Map<string, PlannedResource[]>();
-  for (const resource of of(T.rolePolicy)) {
+  for (const resource of of(T.IamRolePolicy)) {
     const account = resource.account ?? "";
     const role = String(resource.inputs.role ?? "");
     const roleArn = role.startsWith("arn:") ? role : `arn:aws:iam::${account}:role/${role}`;
@@ -427,7 +418,7 @@ export function atRestMatrix(plan: Plan, mesh: Mesh): AtRestMatrix {
       }
     });
   }
-  const locationRoles = new Set(of(T.location).map((r) => String(r.inputs.roleArn ?? "")));
+  const locationRoles = new Set(of(T.LakeFormationResource).map((r) => String(r.inputs.roleArn ?? "")));
   const platformId = mesh.config.accounts[PLATFORM_UNIT]?.id;
 
   // Subscriptions by reader role and by account, per product.

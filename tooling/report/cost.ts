@@ -2,6 +2,7 @@ import type { Capacity } from "../../platform/declarations";
 import { AccessPattern } from "../../platform/declarations";
 import type { Mesh } from "../../platform/mesh";
 import { MAX_STANDARD_CONSUMERS, READ_HEADROOM, requiredShards } from "../../platform/sizing";
+import { T } from "../../policy/lib/types";
 import type { PlannedResource } from "../evaluate";
 import { get } from "../../policy/lib/values";
 import { resourcesByType } from "./at-rest-matrix";
@@ -118,12 +119,10 @@ export function streamCosts(plan: Plan, mesh: Mesh, options: CostOptions = {}): 
     ...Object.entries(plan.accounts ?? {}).map(([alias, id]) => [id, alias] as [string, string]),
     ...Object.entries(mesh.config.accounts).map(([alias, a]) => [a.id, alias] as [string, string]),
   ]);
-  const consumersInPlan = plan.resources.filter(
-    (r) => r.type === "aws:kinesis/streamConsumer:StreamConsumer",
-  );
+  const consumersInPlan = plan.resources.filter((r) => r.type === T.StreamConsumer);
 
   const streams = plan.resources
-    .filter((r) => r.type === "aws:kinesis/stream:Stream")
+    .filter((r) => r.type === T.Stream)
     .map((resource): StreamCost => {
       const name = String(resource.inputs.name ?? resource.name);
       const accountId = resource.account ?? "000000000000";
@@ -485,18 +484,6 @@ export interface AtRestCostReport {
   readonly assumptions: readonly string[];
 }
 
-const AT_REST_TYPES = {
-  cluster: "aws:rds/cluster:Cluster",
-  instance: "aws:rds/clusterInstance:ClusterInstance",
-  firehose: "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream",
-  table: "aws:glue/catalogTable:CatalogTable",
-  database: "aws:glue/catalogDatabase:CatalogDatabase",
-  connection: "aws:glue/connection:Connection",
-  dynamodb: "aws:dynamodb/table:Table",
-  key: "aws:kms/key:Key",
-  stream: "aws:kinesis/stream:Stream",
-} as const;
-
 /**
  * What each account pays a month for its data at rest while idle, read from the plan: Aurora
  * Serverless v2 at its minimum capacity (every `db.serverless` instance, nothing when the minimum is
@@ -524,12 +511,12 @@ export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions =
   const accountOf = (r: PlannedResource) => r.account ?? "000000000000";
 
   const instances = new Map<string, number>();
-  for (const instance of of(AT_REST_TYPES.instance)) {
+  for (const instance of of(T.RdsClusterInstance)) {
     if (instance.inputs.instanceClass !== "db.serverless") continue;
     const key = `${accountOf(instance)}/${String(instance.inputs.clusterIdentifier)}`;
     instances.set(key, (instances.get(key) ?? 0) + 1);
   }
-  for (const cluster of of(AT_REST_TYPES.cluster)) {
+  for (const cluster of of(T.RdsCluster)) {
     const account = accountOf(cluster);
     const id = String(cluster.inputs.clusterIdentifier ?? cluster.name);
     const scaling = cluster.inputs.serverlessv2ScalingConfiguration as { minCapacity?: number } | undefined;
@@ -557,7 +544,7 @@ export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions =
 
   const f = prices.firehose;
   const seconds = hours * 3600;
-  for (const delivery of of(AT_REST_TYPES.firehose)) {
+  for (const delivery of of(T.FirehoseDeliveryStream)) {
     const source = String(get(delivery.inputs.kinesisSourceConfiguration, "kinesisStreamArn") ?? "");
     if (!delivery.inputs.extendedS3Configuration || !source) continue;
     const name = String(delivery.inputs.name ?? delivery.name);
@@ -589,11 +576,11 @@ export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions =
   }
 
   const catalogObjects = new Map<string, number>();
-  for (const type of [AT_REST_TYPES.database, AT_REST_TYPES.table, AT_REST_TYPES.connection]) {
+  for (const type of [T.GlueDatabase, T.GlueTable, T.GlueConnection]) {
     for (const resource of of(type))
       catalogObjects.set(accountOf(resource), (catalogObjects.get(accountOf(resource)) ?? 0) + 1);
   }
-  for (const table of of(AT_REST_TYPES.table)) {
+  for (const table of of(T.GlueTable)) {
     const location = String(get(table.inputs.storageDescriptor, "location") ?? "");
     const bucket = /^s3:\/\/([^/]+)/.exec(location)?.[1];
     if (bucket) {
@@ -617,7 +604,7 @@ export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions =
       resource: "catalog",
     });
   }
-  for (const table of of(AT_REST_TYPES.dynamodb)) {
+  for (const table of of(T.DynamoTable)) {
     if (get(table.inputs.pointInTimeRecovery, "enabled") !== true) continue;
     const name = String(table.inputs.name ?? table.name);
     add(
@@ -637,7 +624,7 @@ export function atRestCosts(plan: Plan, mesh: Mesh, options: AtRestCostOptions =
     streamArns.set(product.accountId, [...(streamArns.get(product.accountId) ?? []), product.streamArn]);
   }
   const keys = new Map<string, string[]>();
-  for (const key of of(AT_REST_TYPES.key)) {
+  for (const key of of(T.KmsKey)) {
     const policy = String(key.inputs.policy ?? "");
     if ((streamArns.get(accountOf(key)) ?? []).some((arn) => policy.includes(arn))) continue;
     keys.set(accountOf(key), [...(keys.get(accountOf(key)) ?? []), key.name]);
