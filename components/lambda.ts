@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { buildSync } from "esbuild";
+import { build } from "esbuild";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { policyDocument, serviceTrust, type Statement } from "../platform/iam";
@@ -8,8 +8,8 @@ import { policyDocument, serviceTrust, type Statement } from "../platform/iam";
 export const MESH_FUNCTION_TYPE = "mesh:compute:MeshFunction";
 export const LAMBDA_RUNTIME = "nodejs22.x";
 
-type Bundle = { readonly code: string; readonly sha256: string };
-const bundles = new Map<string, Bundle>();
+export type Bundle = { readonly code: string; readonly sha256: string };
+const bundles = new Map<string, Promise<Bundle>>();
 
 /** How every handler is bundled: one CommonJS file, AWS SDK included, for the Lambda runtime. */
 const BUNDLE_OPTIONS = {
@@ -34,10 +34,11 @@ const bundleOf = (code: string): Bundle => ({
  * runs the versions the tests ran) into one CommonJS file each for the Lambda runtime, in one
  * esbuild call: shared modules are parsed once (docs/consumer-performance.md), and each entry's
  * file is the one a build of that entry alone gives. Not cached: see {@link bundleHandler}.
+ * esbuild builds in its own process, so the program goes on while it works.
  */
-export function buildBundles(entries: readonly string[]): Map<string, Bundle> {
+export async function buildBundles(entries: readonly string[]): Promise<Map<string, Bundle>> {
   // Each output keeps its entry's absolute path below outdir, so entries never collide.
-  const result = buildSync({
+  const result = await build({
     ...BUNDLE_OPTIONS,
     entryPoints: [...entries],
     outbase: "/",
@@ -53,44 +54,54 @@ export function buildBundles(entries: readonly string[]): Map<string, Bundle> {
   );
 }
 
-/** The bundle of one handler module ({@link buildBundles}), cached per entry. */
-export function bundleHandler(entry: string): Bundle {
-  const cached = bundles.get(entry);
-  if (cached) return cached;
-  const bundle = buildBundles([entry]).get(entry)!;
-  bundles.set(entry, bundle);
+/** Entries asked for during this turn, built together at its end; each with its caller's promise. */
+const pending = new Map<string, { resolve: (b: Bundle) => void; reject: (e: unknown) => void }>();
+
+/**
+ * The bundle of one handler module ({@link buildBundles}), cached per entry; built in one call
+ * with every other handler asked for during the same turn of the program, so a program creating
+ * all its functions synchronously bundles them all at once. An entry being built is not built again.
+ */
+export function bundleHandler(entry: string): Promise<Bundle> {
+  let bundle = bundles.get(entry);
+  if (!bundle) {
+    bundle = new Promise<Bundle>((resolve, reject) => {
+      if (!pending.size && !holds) setImmediate(buildPending);
+      pending.set(entry, { resolve, reject });
+    });
+    bundles.set(entry, bundle);
+  }
   return bundle;
 }
 
-const pending = new Map<string, { resolve: (b: Bundle) => void; reject: (e: unknown) => void }[]>();
+let holds = 0;
 
 /**
- * {@link bundleHandler}, built in one call with every other handler asked for during the same turn
- * of the program: a program creating all its functions synchronously bundles them all at once.
+ * Holds {@link bundleHandler}'s builds until the returned function is called, for a program that
+ * creates its functions over several turns: everything asked for meanwhile is then built in one call.
  */
-export function bundleHandlerLater(entry: string): Promise<Bundle> {
-  const cached = bundles.get(entry);
-  if (cached) return Promise.resolve(cached);
-  return new Promise((resolve, reject) => {
-    if (!pending.size) setImmediate(buildPending);
-    pending.set(entry, [...(pending.get(entry) ?? []), { resolve, reject }]);
-  });
+export function holdBundling(): () => void {
+  holds++;
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    if (--holds === 0 && pending.size) void buildPending();
+  };
 }
 
-function buildPending(): void {
+async function buildPending(): Promise<void> {
+  if (holds || !pending.size) return;
   const waiting = new Map(pending);
   pending.clear();
-  let built: Map<string, Bundle>;
   try {
-    built = buildBundles([...waiting.keys()]);
+    const built = await buildBundles([...waiting.keys()]);
+    for (const [entry, { resolve }] of waiting) resolve(built.get(entry)!);
   } catch (error) {
-    for (const waiters of waiting.values()) for (const { reject } of waiters) reject(error);
-    return;
-  }
-  for (const [entry, waiters] of waiting) {
-    const bundle = bundles.get(entry) ?? built.get(entry)!;
-    bundles.set(entry, bundle);
-    for (const { resolve } of waiters) resolve(bundle);
+    for (const [entry, { reject }] of waiting) {
+      bundles.delete(entry);
+      reject(error);
+    }
   }
 }
 
@@ -170,7 +181,7 @@ export class MeshFunction extends pulumi.ComponentResource {
       },
       parent,
     );
-    const bundle = pulumi.output(bundleHandlerLater(args.entry));
+    const bundle = pulumi.output(bundleHandler(args.entry));
     const fn = new aws.lambda.Function(
       `${name}-function`,
       {

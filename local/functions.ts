@@ -1,7 +1,7 @@
 import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from "node:fs";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
-import { bundleHandler } from "../components/lambda";
+import type { Bundle } from "../components/lambda";
 import type { PlannedFunction } from "./plan";
 
 /** What an invocation ended with: the handler's result, or Lambda's function error. */
@@ -65,8 +65,9 @@ export class LocalFunction {
     readonly planned: PlannedFunction,
     private readonly environment: Readonly<Record<string, string>>,
     workDir: string,
+    /** The bundle of `planned.entry` as the plan builds it (`bundleHandler`), checked against the plan. */
+    bundle: Bundle,
   ) {
-    const bundle = bundleHandler(planned.entry);
     if (bundle.sha256 !== planned.sourceCodeHash) {
       throw new Error(
         `function ${planned.name}: the bundle of ${planned.entry} does not match the plan's sourceCodeHash: the plan is stale, run npm run plan again`,

@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { domains } from "../domains";
+import { buildBundles } from "../components/lambda";
 import { Publisher } from "../runtime/publisher";
 import { startDynamoDB } from "./dynamodb";
 import { LocalFunction } from "./functions";
@@ -145,6 +146,8 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       gateways.push(gateway);
       managementEndpoints.set(planned.name, gateway.managementEndpoint);
     }
+    // Every handler of the plan, bundled as the plan bundles it, in one esbuild call.
+    const bundles = await buildBundles([...new Set([...plan.functions.values()].map((f) => f.entry))]);
     for (const planned of plan.functions.values()) {
       // Values the plan cannot know (outputs of other resources) or holds a stand-in for, made local.
       const local: Record<string, string> = {};
@@ -163,7 +166,12 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       }
       functions.set(
         planned.name,
-        new LocalFunction(planned, { ...common, ...planned.environment, ...local }, workDir),
+        new LocalFunction(
+          planned,
+          { ...common, ...planned.environment, ...local },
+          workDir,
+          bundles.get(planned.entry)!,
+        ),
       );
     }
     stops.push(async () => {

@@ -171,11 +171,11 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     process.prependListener("unhandledRejection", reject);
     process.prependListener("uncaughtException", reject);
   });
-  const restoreStacks = withoutStackCapture();
+  const restoreSdkDebugging = withoutSdkDebugging();
   try {
     return await Promise.race([collect(), failed]);
   } finally {
-    restoreStacks();
+    restoreSdkDebugging();
     process.off("unhandledRejection", onFailure!);
     process.off("uncaughtException", onFailure!);
   }
@@ -228,24 +228,55 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
 }
 
 /**
- * Turns off the stack traces the Pulumi SDK captures while a program runs, until the returned
- * function is called: every resource records its constructor's call sites (`Resource.callsites`,
- * with an unlimited `Error.stackTraceLimit`) and every internal promise a `new Error().stack`
- * (`debuggablePromise`). Under tsx each of those is mapped through source maps, which took most of
- * the evaluation time at scale; the offline plan records neither. `PLAN_STACK_TRACES=1` keeps
- * them, for debugging a program error (whose message is kept either way).
+ * Turns off, until the returned function is called, the debugging work the Pulumi SDK does for
+ * every resource and every internal promise while a program runs. None of it reaches the plan,
+ * and at scale it was most of the evaluation's time and memory (figures in
+ * docs/consumer-performance.md, "The plan at scale"):
+ * - every resource records its constructor's call sites (`Resource.callsites`, with an unlimited
+ *   `Error.stackTraceLimit`), and every internal promise a `new Error().stack`; under tsx each is
+ *   mapped through source maps;
+ * - `debuggablePromise` (runtime/debuggable.js) wraps each internal promise in two more with two
+ *   closures, a debug label and a leak-candidate set entry: tens of thousands alive at once. The
+ *   leak check it feeds runs at process exit under the CLI; here a promise that never settles is
+ *   still reported, by the evaluation's own rejection handlers and by the unresolved plan;
+ * - `registerResource` interpolates the monitor's whole response into a debug message that is
+ *   built even when debug logging is off (`${innerResponse}`, a protobuf message whose toString
+ *   converts it to an array and joins it).
+ * `PLAN_STACK_TRACES=1` keeps all of it, for debugging a program error (whose message is kept
+ * either way).
  */
-function withoutStackCapture(): () => void {
+function withoutSdkDebugging(): () => void {
   if (process.env.PLAN_STACK_TRACES === "1") return () => undefined;
   const resource = pulumi.Resource as unknown as { callsites: () => unknown[] };
   const callsites = resource.callsites;
   const limit = Error.stackTraceLimit;
+  const debuggable = sdkModule<{ debuggablePromise: <T>(p: Promise<T>, ctx: unknown) => Promise<T> }>(
+    "runtime/debuggable",
+  );
+  const wrap = debuggable.debuggablePromise;
+  const response = sdkModule<{ RegisterResourceResponse: { prototype: { toString(): string } } }>(
+    "proto/resource_pb",
+  ).RegisterResourceResponse.prototype;
+  const hadOwnToString = Object.prototype.hasOwnProperty.call(response, "toString");
+  const toString = response.toString;
   resource.callsites = () => [];
   Error.stackTraceLimit = 0;
+  debuggable.debuggablePromise = (p) => p;
+  response.toString = () => "RegisterResourceResponse";
   return () => {
     resource.callsites = callsites;
     Error.stackTraceLimit = limit;
+    debuggable.debuggablePromise = wrap;
+    if (hadOwnToString) response.toString = toString;
+    else delete (response as { toString?: unknown }).toString;
   };
+}
+
+/** A module of the Pulumi SDK this program loaded (the SDK compiles each import to a property
+ * read at call time, so replacing an export replaces it for the SDK's own calls). */
+function sdkModule<T>(path: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(`@pulumi/pulumi/${path}`) as T;
 }
 
 /** Dynamic providers reach their account through the role they assume. */
