@@ -135,7 +135,10 @@ export interface EvaluationResult {
 const PACK_ENFORCEMENT_LEVEL: EnforcementLevel = "advisory";
 const ENFORCEMENT_LEVELS: readonly EnforcementLevel[] = ["advisory", "mandatory", "remediate", "disabled"];
 
-class NotApplicable extends Error {}
+/** Thrown by `args.notApplicable()`; not an Error, so that skipping a resource captures no stack trace. */
+class NotApplicable {
+  constructor(readonly reason?: string) {}
+}
 const notApplicable = (reason?: string): never => {
   throw new NotApplicable(reason);
 };
@@ -227,9 +230,20 @@ function plain(value: unknown): unknown {
   return value;
 }
 
-/** The engine's unknown-checking proxy over the inputs: a rule reading an unknown value throws. */
-const propsOf = (resource: PlanResource): Record<string, unknown> =>
-  unknownCheckingProxy(plain(resource.inputs) as Record<string, unknown>);
+/**
+ * The engine's unknown-checking proxy over the inputs: a rule reading an unknown value throws.
+ * Each resource's inputs are unwrapped once and shared by every policy (rules read them through
+ * frozen snapshots, policy/lib/values.ts), where the engine deserialises them once per policy.
+ */
+function propsOf(resource: PlanResource): Record<string, unknown> {
+  let inputs = plainInputs.get(resource);
+  if (!inputs) {
+    inputs = plain(resource.inputs) as Record<string, unknown>;
+    plainInputs.set(resource, inputs);
+  }
+  return unknownCheckingProxy(inputs);
+}
+const plainInputs = new WeakMap<PlanResource, Record<string, unknown>>();
 
 /** As the engine's isTypeOf: the class's `__pulumiType`, else its `isInstance`. */
 function isTypeOf(type: string, resourceClass: unknown): boolean {
@@ -401,13 +415,14 @@ export async function evaluatePlan(plan: Plan, options: EvaluateOptions = {}): P
     }
   }
 
+  let stackResources: PolicyResource[] | undefined;
   for (const run of runs) {
     const policy = run.policy;
     if (!("validateStack" in policy) || typeof policy.validateStack !== "function") continue;
     const only = (policy.validateStack as { __pulumiType?: unknown }).__pulumiType;
     if (typeof only === "string" && !plan.resources.some((resource) => resource.type === only)) continue;
     const args: StackValidationArgs & { [EXEMPTION_SINK]: unknown } = {
-      resources: stackResourcesOf(plan, providers),
+      resources: (stackResources ??= stackResourcesOf(plan, providers)),
       stackTags: new Map(),
       getConfig: run.getConfig,
       notApplicable,

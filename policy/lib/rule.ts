@@ -225,7 +225,18 @@ function viewOfArgs(args: ResourceValidationArgs): ResourceView {
   return view(args, { dependencies: [], propertyDependencies: {} });
 }
 
+/** The stack's view, made once per list of resources: every stack rule of a check shares it. */
 export function stackViewOf(resources: readonly PolicyResource[]): StackView {
+  let stack = stackViews.get(resources);
+  if (!stack) {
+    stack = makeStackView(resources);
+    stackViews.set(resources, stack);
+  }
+  return stack;
+}
+const stackViews = new WeakMap<readonly PolicyResource[], StackView>();
+
+function makeStackView(resources: readonly PolicyResource[]): StackView {
   const views = resources.map((resource) =>
     view(resource, {
       parent: resource.parent?.urn,
@@ -236,10 +247,19 @@ export function stackViewOf(resources: readonly PolicyResource[]): StackView {
     }),
   );
   const byUrn = new Map(views.map((resource) => [resource.urn, resource]));
+  const byType = new Map<string, ResourceView[]>();
+  for (const resource of views) {
+    const ofType = byType.get(resource.type);
+    if (ofType) ofType.push(resource);
+    else byType.set(resource.type, [resource]);
+  }
   return {
     resources: views,
     byUrn: (urn) => byUrn.get(urn),
-    ofType: (...types) => views.filter((resource) => types.includes(resource.type)),
+    ofType: (...types) =>
+      types.length === 1
+        ? [...(byType.get(types[0]!) ?? [])]
+        : views.filter((resource) => types.includes(resource.type)),
   };
 }
 

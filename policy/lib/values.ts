@@ -56,7 +56,9 @@ const PROXY_TARGET = "__getSpecialProxyTarget";
 /**
  * A plain deep copy of resource properties in which every unknown value (a wire-protocol sentinel,
  * whether or not it sits behind the engine's unknown-checking proxy) is {@link UNKNOWN}. Reading it
- * never throws.
+ * never throws. Snapshots are frozen, and made once per object: every rule reading the same
+ * resource's properties (or the same object inside them) gets the same snapshot, which is what
+ * keeps a plan's policy check linear in its resources.
  */
 export function snapshot(value: unknown): unknown {
   let raw = value;
@@ -64,16 +66,24 @@ export function snapshot(value: unknown): unknown {
     raw = (raw as Record<string, unknown>)[PROXY_TARGET];
   }
   if (typeof raw === "string") return UNKNOWN_SENTINELS.has(raw) ? UNKNOWN : raw;
-  if (Array.isArray(raw)) return raw.map(snapshot);
-  if (raw !== null && typeof raw === "object") {
+  if (raw === null || typeof raw !== "object") return raw;
+  const made = snapshots.get(raw);
+  if (made !== undefined) return made;
+  let copy: unknown;
+  if (Array.isArray(raw)) copy = Object.freeze(raw.map(snapshot));
+  else {
     const prototype = Object.getPrototypeOf(raw);
     if (prototype !== Object.prototype && prototype !== null) return raw; // assets, archives
-    const copy: Record<string, unknown> = {};
-    for (const [key, field] of Object.entries(raw)) copy[key] = snapshot(field);
-    return copy;
+    const fields: Record<string, unknown> = {};
+    for (const [key, field] of Object.entries(raw)) fields[key] = snapshot(field);
+    copy = Object.freeze(fields);
   }
-  return raw;
+  snapshots.set(raw, copy);
+  return copy;
 }
+
+/** Snapshots by the object they copy (plans' inputs are never changed once evaluated). */
+const snapshots = new WeakMap<object, unknown>();
 
 /** Walks a path through a snapshot: UNKNOWN as soon as a step is unknown, undefined when absent. */
 export function get(value: unknown, ...path: (string | number)[]): unknown {
