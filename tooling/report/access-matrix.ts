@@ -3,6 +3,7 @@ import { AccessPattern } from "../../platform/declarations";
 import type { Mesh, Subscription } from "../../platform/mesh";
 import { T } from "../../policy/lib/types";
 import type { PlannedResource } from "../evaluate";
+import { groupBy } from "../../runtime/batching";
 import {
   accountOfArn,
   coversResource,
@@ -196,20 +197,29 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
   const resourcePolicies = of(T.StreamResourcePolicy);
   const rolePolicies = of(T.IamRolePolicy);
   const mappings = of(T.EventSourceMapping);
-  const functions = of(T.LambdaFunction);
+  const functions = groupBy(of(T.LambdaFunction), (f) => String(f.inputs.name ?? f.name));
   const keys = of(T.KmsKey);
+  // Everything a stream's rows read, grouped once by stream, account or product: the matrix is
+  // linear in the plan's resources (docs/consumer-performance.md, "The plan at scale").
+  const streamOfArn = (arn: unknown) => String(arn ?? "").split("/consumer/")[0]!;
+  const policiesByStream = groupBy(resourcePolicies, (r) => streamOfArn(r.inputs.resourceArn));
+  const mappingsByStream = groupBy(mappings, (m) => streamOfArn(m.inputs.eventSourceArn));
+  const rolePoliciesByAccount = groupBy(rolePolicies, (r) => r.account ?? "");
+  const keysByAccount = groupBy(keys, (k) => k.account ?? "");
+  const subscriptionsByProduct = groupBy(mesh.subscriptions, (s) => s.product.ref);
+  const declaredStreams = new Map(mesh.products.map((p) => [`${p.accountId}/${p.streamName}`, p]));
 
   const streams: StreamInPlan[] = of(T.Stream).map((resource) => {
     const name = String(resource.inputs.name ?? resource.name);
     const accountId = resource.account ?? "000000000000";
-    const declared = mesh.products.find((p) => p.streamName === name && p.accountId === accountId);
+    const declared = declaredStreams.get(`${accountId}/${name}`);
     const streamArn =
       declared?.streamArn ?? `arn:aws:kinesis:${mesh.config.region}:${accountId}:stream/${name}`;
     const tags = (resource.inputs.tags ?? {}) as Record<string, string>;
     const consumerArns = new Set(
       [
-        ...resourcePolicies.map((r) => String(r.inputs.resourceArn ?? "")),
-        ...mappings.map((r) => String(r.inputs.eventSourceArn ?? "")),
+        ...(policiesByStream.get(streamArn) ?? []).map((r) => String(r.inputs.resourceArn ?? "")),
+        ...(mappingsByStream.get(streamArn) ?? []).map((r) => String(r.inputs.eventSourceArn ?? "")),
       ].filter((arn) => arn.startsWith(`${streamArn}/consumer/`)),
     );
     return {
@@ -257,14 +267,14 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
           add(principal, actions, `${document}: ${statement.Sid ?? `#${index}`}`);
       });
 
-    for (const policy of resourcePolicies) {
+    for (const policy of policiesByStream.get(stream.streamArn) ?? []) {
       const target = String(policy.inputs.resourceArn ?? "");
       const consumer = target.startsWith(`${stream.streamArn}/consumer/`);
       if (target !== stream.streamArn && !consumer) continue;
       const document = consumer ? `consumer policy ${consumerName(target)}` : "stream policy";
       read(statementsOf(policy.inputs.policy), [target], document, principalsOf);
     }
-    for (const policy of rolePolicies.filter((r) => r.account === stream.accountId)) {
+    for (const policy of rolePoliciesByAccount.get(stream.accountId) ?? []) {
       const roleArn = roleArnOf(String(policy.inputs.role ?? ""), stream.accountId);
       const self = (): ResolvedPrincipal[] => [{ accountId: stream.accountId, arn: roleArn }];
       read(
@@ -281,23 +291,22 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
       }
     }
 
-    const streamMappings = mappings
+    const streamMappings = (mappingsByStream.get(stream.streamArn) ?? [])
       .filter((m) => {
         const source = String(m.inputs.eventSourceArn ?? "");
         return source === stream.streamArn || stream.consumerArns.has(source);
       })
       .map((m) => ({ mapping: m, roleArn: executionRoleOf(m, functions) }));
-    const key = keys.find(
-      (k) => k.account === stream.accountId && String(k.inputs.policy ?? "").includes(stream.streamArn),
+    const key = (keysByAccount.get(stream.accountId) ?? []).find((k) =>
+      String(k.inputs.policy ?? "").includes(stream.streamArn),
     );
+    const subscriptions = subscriptionsByProduct.get(stream.product) ?? [];
 
     const streamRows: AccessRow[] = [];
     for (const entry of collected.values()) {
       if (!entry.actions.size) continue;
       const actions = [...entry.actions].sort();
-      const subscription = mesh.subscriptions.find(
-        (s) => s.roleArn === entry.principal.arn && s.product.ref === stream.product,
-      );
+      const subscription = subscriptions.find((s) => s.roleArn === entry.principal.arn);
       const landing = mesh.atRestProducts.some(
         (p) => p.ref === stream.product && p.landingRoleArn === entry.principal.arn,
       );
@@ -363,7 +372,7 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
         message: `${principalLabel(row.roleArn)} in ${label(row.accountId)} is granted PutRecords on ${row.product} but the stream's key policy does not let it kms:GenerateDataKey; its writes would fail at runtime.`,
       });
     }
-    for (const subscription of mesh.subscriptions.filter((s) => s.product.ref === stream.product)) {
+    for (const subscription of subscriptions) {
       const needed = neededAction(subscription);
       const granted = streamRows.find(
         (r) => r.roleArn === subscription.roleArn && r.actions.includes(needed),
@@ -388,11 +397,7 @@ export function accessMatrix(plan: Plan, mesh: Mesh): AccessMatrix {
       }
     }
     for (const { mapping, roleArn } of streamMappings) {
-      if (
-        !roleArn ||
-        mesh.subscriptions.some((s) => s.roleArn === roleArn && s.product.ref === stream.product)
-      )
-        continue;
+      if (!roleArn || subscriptions.some((s) => s.roleArn === roleArn)) continue;
       if (streamRows.some((r) => r.roleArn === roleArn && canReadRecords(r.actions))) continue;
       violations.push({
         kind: ViolationKind.MappingWithoutGrant,
@@ -451,14 +456,16 @@ function consumerName(arn: string): string {
 }
 
 /** The execution role of a mapping's function, from the function resource in the plan. */
-function executionRoleOf(mapping: PlannedResource, functions: readonly PlannedResource[]): string | null {
+function executionRoleOf(
+  mapping: PlannedResource,
+  functions: ReadonlyMap<string, readonly PlannedResource[]>,
+): string | null {
   const reference = String(mapping.inputs.functionName ?? "");
   const parsed = /^arn:aws[a-z-]*:lambda:[^:]*:(\d{12}):function:([^:]+)/.exec(reference);
   const name = parsed?.[2] ?? reference;
   const account = parsed?.[1] ?? mapping.account;
-  const fn =
-    functions.find((f) => String(f.inputs.name ?? f.name) === name && f.account === account) ??
-    functions.find((f) => String(f.inputs.name ?? f.name) === name);
+  const named = functions.get(name) ?? [];
+  const fn = named.find((f) => f.account === account) ?? named[0];
   const role = fn?.inputs.role;
   return typeof role === "string" ? roleArnOf(role, fn!.account ?? "") : null;
 }

@@ -86,15 +86,22 @@ export const list = (value: unknown): string[] =>
 
 /** IAM's wildcard match (`*` any run of characters, `?` one), case-sensitive as for ARNs. */
 export function wildcardMatch(pattern: string, value: string, ignoreCase = false): boolean {
-  const regex = new RegExp(
-    `^${pattern
-      .split("")
-      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-      .join("")}$`,
-    ignoreCase ? "i" : "",
-  );
+  const key = `${ignoreCase ? "i" : "s"}${pattern}`;
+  let regex = patterns.get(key);
+  if (!regex) {
+    regex = new RegExp(
+      `^${pattern
+        .split("")
+        .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+        .join("")}$`,
+      ignoreCase ? "i" : "",
+    );
+    patterns.set(key, regex);
+  }
   return regex.test(value);
 }
+/** Each pattern compiled once: a plan's policies repeat a few hundred patterns many thousand times. */
+const patterns = new Map<string, RegExp>();
 
 /** Whether a statement's `Resource` / `NotResource` covers an ARN (a statement without either covers it). */
 export function coversResource(statement: PolicyStatement, arn: string): boolean {
