@@ -626,7 +626,30 @@ export function buildEnvelope(
   );
 }
 
-/** The envelope of one event, or why it cannot be built: the one definition of an envelope. */
+/**
+ * The CloudEvents envelope around `data`, a payload already validated against the contract's
+ * current version, with no check of its own: the one place an envelope's fields are assigned.
+ */
+export function wrapEnvelope(
+  domain: string,
+  product: string,
+  target: EnvelopeTarget,
+  event: PublishEvent,
+  data: Record<string, unknown>,
+): Envelope {
+  return {
+    specversion: "1.0",
+    id: event.id ?? randomUUID(),
+    source: `mesh://${domain}/${product}`,
+    type: event.type,
+    time: isoTime(event.time),
+    dataversion: currentVersion(target.contract).version,
+    partitionkey: String(data[target.partitionKey]),
+    data,
+  };
+}
+
+/** The envelope of one event, or why it cannot be built. */
 function envelopeOf(
   domain: string,
   product: string,
@@ -649,16 +672,7 @@ function envelopeOf(
       ],
     };
   }
-  const envelope: Envelope = {
-    specversion: "1.0",
-    id: event.id ?? randomUUID(),
-    source: `mesh://${domain}/${product}`,
-    type: event.type,
-    time: isoTime(event.time),
-    dataversion: currentVersion(target.contract).version,
-    partitionkey: String(key),
-    data,
-  };
+  const envelope = wrapEnvelope(domain, product, target, event, data);
   const checked = envelopeSchema.safeParse(envelope);
   if (!checked.success) {
     return { reason: `invalid envelope: ${z.prettifyError(checked.error)}`, issues: checked.error.issues };
