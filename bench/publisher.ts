@@ -8,7 +8,7 @@ import {
   PutRecordsCommand,
 } from "@aws-sdk/client-kinesis";
 import interactionsDomain from "../domains/interactions";
-import { Ordering } from "../platform/declarations";
+import { Ordering, type StreamProductDeclaration } from "../platform/declarations";
 import {
   buildEnvelope,
   MAX_RECORDS_PER_CALL,
@@ -26,7 +26,9 @@ const SHARDS = 4;
 const REPETITIONS = 3;
 const PRODUCT = "interaction-events";
 const DOMAIN = interactionsDomain.name;
-const TARGET = interactionsDomain.products.find((p) => p.name === PRODUCT)!;
+const TARGET = interactionsDomain.products.find(
+  (p): p is StreamProductDeclaration => p.kind === "stream" && p.name === PRODUCT,
+)!;
 
 function interactions(count: number, users = 1000): PublishEvent[] {
   return Array.from({ length: count }, (_, i) => ({
