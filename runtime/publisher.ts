@@ -649,6 +649,13 @@ export function wrapEnvelope(
   };
 }
 
+/**
+ * The envelope fields a producer's input decides. The others are valid by construction: `data` is
+ * what `parsePayload` returned, `type` one it accepted, `source` and `dataversion` come from the
+ * declaration and its contract.
+ */
+const producerFields = envelopeSchema.pick({ id: true, time: true, partitionkey: true });
+
 /** The envelope of one event, or why it cannot be built. */
 function envelopeOf(
   domain: string,
@@ -673,7 +680,7 @@ function envelopeOf(
     };
   }
   const envelope = wrapEnvelope(domain, product, target, event, data);
-  const checked = envelopeSchema.safeParse(envelope);
+  const checked = producerFields.safeParse(envelope);
   if (!checked.success) {
     return { reason: `invalid envelope: ${z.prettifyError(checked.error)}`, issues: checked.error.issues };
   }

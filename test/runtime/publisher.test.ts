@@ -679,6 +679,42 @@ describe("Publisher", () => {
       assert.equal(input!.StreamName, undefined);
     });
 
+    it("rejects an id, time or partition key the envelope does not allow, naming each, and sends nothing", async () => {
+      const publisher = publisherFor(client, { streamName: "s" });
+
+      await assert.rejects(
+        publisher.publish("interaction-events", [
+          play(0, { id: "" }),
+          play(1, { time: "yesterday" }),
+          play(2, { time: new Date(Number.NaN) }),
+          play(3),
+        ]),
+        (error: unknown) => {
+          assert.ok(error instanceof ContractViolationError);
+          assert.match(error.message, /^cannot publish 3 events to interaction-events; nothing was sent:/);
+          assert.deepEqual(
+            error.issues.map((issue) => issue.path),
+            [
+              [0, "id"],
+              [1, "time"],
+              [2, "time"],
+            ],
+          );
+          return true;
+        },
+      );
+      // The blobs contract does not bound its key; the envelope's partition key is at most 256 characters.
+      await assert.rejects(
+        publisher.publish("blobs", { type: "blob.put", data: { key: "k".repeat(257), blob: "" } }),
+        {
+          name: "ContractViolationError",
+          message:
+            /^cannot publish event 0 \(blob\.put\): invalid envelope: .*partitionkey.* to blobs; nothing was sent$/s,
+        },
+      );
+      assert.equal(putCalls().length, 0);
+    });
+
     it("sends nothing for an empty list", async () => {
       const result = await publisherFor(client, { streamName: "s" }).publish("interaction-events", []);
 
