@@ -152,17 +152,17 @@ export async function benchInteractionsHandler(): Promise<InteractionsHandlerFig
     0,
   );
 
-  const services = await startRemoteServices();
+  const services = await startRemoteServices(["dynamodb", "personalize"]);
   const local = { region: "eu-west-1", credentials: { accessKeyId: "local", secretAccessKey: "local" } };
   const personalize = new PersonalizeEventsClient({
     ...local,
-    endpoint: services.personalizeEndpoint,
+    endpoint: services.endpoints.personalize,
     requestHandler: new NodeHttpHandler(),
     maxAttempts: 1,
   });
   const dynamodb = new DynamoDBClient({
     ...local,
-    endpoint: services.dynamodbEndpoint,
+    endpoint: services.endpoints.dynamodb,
     requestHandler: new NodeHttpHandler(),
   });
   try {

@@ -29,16 +29,7 @@ export async function startKinesalite(options: Record<string, unknown> = {}): Pr
   return {
     endpoint,
     client,
-    async createStream(name, shardCount = 1) {
-      await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shardCount }));
-      for (;;) {
-        const { StreamDescriptionSummary } = await client.send(
-          new DescribeStreamSummaryCommand({ StreamName: name }),
-        );
-        if (StreamDescriptionSummary?.StreamStatus === "ACTIVE") return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    },
+    createStream: (name, shardCount) => createActiveStream(client, name, shardCount),
     async stop() {
       client.destroy();
       await new Promise<void>((resolve, reject) =>
@@ -46,4 +37,16 @@ export async function startKinesalite(options: Record<string, unknown> = {}): Pr
       );
     },
   };
+}
+
+/** Creates a stream through `client` and resolves once it is ACTIVE. */
+export async function createActiveStream(client: KinesisClient, name: string, shardCount = 1): Promise<void> {
+  await client.send(new CreateStreamCommand({ StreamName: name, ShardCount: shardCount }));
+  for (;;) {
+    const { StreamDescriptionSummary } = await client.send(
+      new DescribeStreamSummaryCommand({ StreamName: name }),
+    );
+    if (StreamDescriptionSummary?.StreamStatus === "ACTIVE") return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
 }

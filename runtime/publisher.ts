@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { PutRecordsCommand, type KinesisClient, type PutRecordsRequestEntry } from "@aws-sdk/client-kinesis";
+import { PutRecordsCommand, type KinesisClient } from "@aws-sdk/client-kinesis";
 import { z } from "zod";
 import {
   ContractViolationError,
@@ -175,11 +175,23 @@ function isoTime(time: string | Date = new Date()): string {
   return Number.isNaN(time.getTime()) ? String(time) : time.toISOString();
 }
 
+/**
+ * An event ready to send. Only the record is kept, not the envelope object it was serialised from,
+ * so that a large batch holds one copy of each event; {@link sentEnvelope} reads the envelope back
+ * for the few events that fail.
+ */
 interface Prepared {
-  readonly envelope: Envelope;
-  readonly entry: PutRecordsRequestEntry;
+  readonly entry: { readonly Data: Buffer; readonly PartitionKey: string };
   /** Data + partition key, what both Kinesis size limits count. */
   readonly bytes: number;
+}
+
+/**
+ * The envelope exactly as sent. Contracts only declare types JSON carries and no transforms
+ * (platform/mesh.ts checks it), so parsing the record gives back the envelope it was made from.
+ */
+function sentEnvelope(prepared: Prepared): Envelope {
+  return JSON.parse(prepared.entry.Data.toString("utf8")) as Envelope;
 }
 
 interface EntryError {
@@ -333,14 +345,18 @@ export class Publisher<P extends string = string> {
     );
     let pending: InFlight[] = prepared.map((p) => ({ prepared: p, attempts: 0, mayBeInStream: false }));
     const failed: FailedEvent[] = [];
-    const fail = (event: InFlight, code: string, message: string) =>
+    /** Records `event` as failed; its envelope as sent. */
+    const fail = (event: InFlight, code: string, message: string): Envelope => {
+      const envelope = sentEnvelope(event.prepared);
       failed.push({
-        event: event.prepared.envelope,
+        event: envelope,
         errorCode: code,
         errorMessage: message,
         attempts: event.attempts,
         mayBeInStream: event.mayBeInStream,
       });
+      return envelope;
+    };
     let published = 0;
     let calls = 0;
     try {
@@ -366,7 +382,7 @@ export class Publisher<P extends string = string> {
           event.error = error;
           event.mayBeInStream ||= error.uncertain;
           if (event.attempts < this.maxAttempts && !deadline.signal.aborted) continue;
-          fail(event, error.code, error.message);
+          const { id } = fail(event, error.code, error.message);
           finished.add(event);
           if (target.ordering !== Ordering.PerKey) continue;
           for (const later of pending) {
@@ -378,7 +394,7 @@ export class Publisher<P extends string = string> {
             fail(
               later,
               FailureCode.PrecedingEventFailed,
-              `not sent: event ${event.prepared.envelope.id} of partition key ${later.prepared.entry.PartitionKey} failed before it`,
+              `not sent: event ${id} of partition key ${later.prepared.entry.PartitionKey} failed before it`,
             );
             finished.add(later);
           }
@@ -453,7 +469,7 @@ export class Publisher<P extends string = string> {
         tooLarge.push({
           index,
           type: event.type,
-          id: outcome.envelope.id,
+          id: sentEnvelope(outcome).id,
           bytes: outcome.bytes,
           reason:
             `its record is ${outcome.bytes} bytes (data + partition key), more than the ` +
@@ -485,7 +501,7 @@ export class Publisher<P extends string = string> {
     const envelope = envelopeOf(this.options.domain.name, product, target, event);
     if ("issues" in envelope) return envelope;
     const entry = { Data: Buffer.from(JSON.stringify(envelope)), PartitionKey: envelope.partitionkey };
-    return { envelope, entry, bytes: entry.Data.byteLength + Buffer.byteLength(entry.PartitionKey) };
+    return { entry, bytes: entry.Data.byteLength + Buffer.byteLength(entry.PartitionKey) };
   }
 
   /**
@@ -626,7 +642,37 @@ export function buildEnvelope(
   );
 }
 
-/** The envelope of one event, or why it cannot be built: the one definition of an envelope. */
+/**
+ * The CloudEvents envelope around `data`, a payload already validated against the contract's
+ * current version, with no check of its own: the one place an envelope's fields are assigned.
+ */
+export function wrapEnvelope(
+  domain: string,
+  product: string,
+  target: EnvelopeTarget,
+  event: PublishEvent,
+  data: Record<string, unknown>,
+): Envelope {
+  return {
+    specversion: "1.0",
+    id: event.id ?? randomUUID(),
+    source: `mesh://${domain}/${product}`,
+    type: event.type,
+    time: isoTime(event.time),
+    dataversion: currentVersion(target.contract).version,
+    partitionkey: String(data[target.partitionKey]),
+    data,
+  };
+}
+
+/**
+ * The envelope fields a producer's input decides. The others are valid by construction: `data` is
+ * what `parsePayload` returned, `type` one it accepted, `source` and `dataversion` come from the
+ * declaration and its contract.
+ */
+const producerFields = envelopeSchema.pick({ id: true, time: true, partitionkey: true });
+
+/** The envelope of one event, or why it cannot be built. */
 function envelopeOf(
   domain: string,
   product: string,
@@ -649,17 +695,8 @@ function envelopeOf(
       ],
     };
   }
-  const envelope: Envelope = {
-    specversion: "1.0",
-    id: event.id ?? randomUUID(),
-    source: `mesh://${domain}/${product}`,
-    type: event.type,
-    time: isoTime(event.time),
-    dataversion: currentVersion(target.contract).version,
-    partitionkey: String(key),
-    data,
-  };
-  const checked = envelopeSchema.safeParse(envelope);
+  const envelope = wrapEnvelope(domain, product, target, event, data);
+  const checked = producerFields.safeParse(envelope);
   if (!checked.success) {
     return { reason: `invalid envelope: ${z.prettifyError(checked.error)}`, issues: checked.error.issues };
   }

@@ -512,6 +512,10 @@ describe("Publisher", () => {
             ["e7", "PrecedingEventFailed", 0, false],
           ],
         );
+        assert.equal(
+          result.failed[1]!.errorMessage,
+          "not sent: event e1 of partition key user-1 failed before it",
+        );
         const sent = requests.flatMap((r) => r.Records!.map(idOf));
         assert.ok(!sent.includes("e4") && !sent.includes("e7"));
         assert.deepEqual(perKey(await readStream(streamName)).get("user-1"), undefined);
@@ -582,6 +586,18 @@ describe("Publisher", () => {
       const [failed] = result.failed;
       assert.equal(failed!.event.id, "stuck");
       assert.equal(failed!.event.partitionkey, "user-1");
+      // The whole envelope as sent, so that it can be resent or stored as it is.
+      assert.deepEqual(failed!.event, {
+        specversion: "1.0",
+        id: "stuck",
+        source: "mesh://interactions/interaction-events",
+        type: "interaction.play",
+        time: failed!.event.time,
+        dataversion: interactionEvents.versions.at(-1)!.version,
+        partitionkey: "user-1",
+        data: play(1).data,
+      });
+      assert.match(failed!.event.time, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
       assert.equal(failed!.errorCode, "ProvisionedThroughputExceededException");
       assert.equal(failed!.errorMessage, "Rate exceeded for shard");
       assert.equal(failed!.attempts, 3);
@@ -677,6 +693,42 @@ describe("Publisher", () => {
       const [input] = putCalls();
       assert.equal(input!.StreamARN, streamArn);
       assert.equal(input!.StreamName, undefined);
+    });
+
+    it("rejects an id, time or partition key the envelope does not allow, naming each, and sends nothing", async () => {
+      const publisher = publisherFor(client, { streamName: "s" });
+
+      await assert.rejects(
+        publisher.publish("interaction-events", [
+          play(0, { id: "" }),
+          play(1, { time: "yesterday" }),
+          play(2, { time: new Date(Number.NaN) }),
+          play(3),
+        ]),
+        (error: unknown) => {
+          assert.ok(error instanceof ContractViolationError);
+          assert.match(error.message, /^cannot publish 3 events to interaction-events; nothing was sent:/);
+          assert.deepEqual(
+            error.issues.map((issue) => issue.path),
+            [
+              [0, "id"],
+              [1, "time"],
+              [2, "time"],
+            ],
+          );
+          return true;
+        },
+      );
+      // The blobs contract does not bound its key; the envelope's partition key is at most 256 characters.
+      await assert.rejects(
+        publisher.publish("blobs", { type: "blob.put", data: { key: "k".repeat(257), blob: "" } }),
+        {
+          name: "ContractViolationError",
+          message:
+            /^cannot publish event 0 \(blob\.put\): invalid envelope: .*partitionkey.* to blobs; nothing was sent$/s,
+        },
+      );
+      assert.equal(putCalls().length, 0);
     });
 
     it("sends nothing for an empty list", async () => {
