@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import { join } from "node:path";
-import { buildBundles, bundleHandler } from "../../components/lambda";
+import { buildBundles, bundleHandler, holdBundling } from "../../components/lambda";
 
 const root = join(__dirname, "..", "..");
 const entries = [
@@ -29,6 +29,23 @@ describe("handler bundles", () => {
     assert.equal(first, again);
     assert.equal(first!.sha256, (await buildBundles([entries[0]!])).get(entries[0]!)!.sha256);
     assert.notEqual(first!.sha256, other!.sha256);
+  });
+
+  it("held, are built only once released, every entry asked for over several turns together", async () => {
+    const entry = join(root, "runtime/push/connect.ts");
+    const release = holdBundling();
+    let built = false;
+    const first = bundleHandler(entry).then((bundle) => ((built = true), bundle));
+    for (let turn = 0; turn < 3; turn++) await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(bundleHandler(entry), bundleHandler(entry), "an entry being built is not built again");
+    const other = bundleHandler(join(root, "runtime/push/disconnect.ts"));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(built, false, "nothing is built while held");
+    release();
+    const [one, two] = await Promise.all([first, other]);
+    assert.ok(built);
+    assert.notEqual(one.sha256, two.sha256);
+    assert.equal(one.sha256, (await buildBundles([entry])).get(entry)!.sha256);
   });
 
   it("names the entry that cannot be built", async () => {

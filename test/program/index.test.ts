@@ -420,6 +420,35 @@ describe("the program under the mock runtime (fixture mesh)", () => {
   });
 });
 
+describe("the SDK's debugging during an evaluation", () => {
+  // tooling/evaluate.ts turns it off while a program runs; other code in the process keeps it.
+  it("is back as it was once an evaluation ends, whether it succeeded or failed", async () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: unknown };
+    const wrap = debuggable.debuggablePromise;
+    const limit = Error.stackTraceLimit;
+    const callsites = (pulumi.Resource as unknown as { callsites: unknown }).callsites;
+    let during: unknown;
+    await evaluateFixture("dev", {}, {});
+    await assert.rejects(
+      evaluateProgram({
+        stack: "dev",
+        config: fixtureStack("dev"),
+        program: () => {
+          during = debuggable.debuggablePromise;
+          throw new Error("broken program");
+        },
+      }),
+      /broken program/,
+    );
+    assert.notEqual(during, wrap, "off while the program runs");
+    assert.equal(debuggable.debuggablePromise, wrap);
+    assert.equal(Error.stackTraceLimit, limit);
+    assert.equal((pulumi.Resource as unknown as { callsites: unknown }).callsites, callsites);
+    assert.equal(String(new Error("x").stack).includes("index.test.ts"), true);
+  });
+});
+
 describe("handler declarations (fixture mesh)", () => {
   it("refuses a missing handler file or one without a handler export before registering anything", async () => {
     const dir = mkdtempSync(join(tmpdir(), "handlers-"));
