@@ -74,9 +74,11 @@ async function publishRaw(
   events: readonly PublishEvent[],
 ): Promise<Outcome> {
   let failed = 0;
+  const now = new Date().toISOString();
   for (let start = 0; start < events.length; start += MAX_RECORDS_PER_CALL) {
     const Records = events.slice(start, start + MAX_RECORDS_PER_CALL).map((event) => {
-      const envelope = wrapEnvelope(DOMAIN, PRODUCT, TARGET, event, event.data as Record<string, unknown>);
+      const data = event.data as Record<string, unknown>;
+      const envelope = wrapEnvelope(DOMAIN, PRODUCT, TARGET, event, data, now);
       return { PartitionKey: envelope.partitionkey, Data: Buffer.from(JSON.stringify(envelope)) };
     });
     const output = await client.send(new PutRecordsCommand({ StreamName: streamName, Records }));

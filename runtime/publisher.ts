@@ -169,7 +169,7 @@ export class DeadLetterError extends Error {
   }
 }
 
-function isoTime(time: string | Date = new Date()): string {
+function isoTime(time: string | Date): string {
   if (typeof time === "string") return time;
   // "Invalid Date" rather than a RangeError, so that the envelope check names the event.
   return Number.isNaN(time.getTime()) ? String(time) : time.toISOString();
@@ -459,8 +459,9 @@ export class Publisher<P extends string = string> {
   private prepareAll(product: string, target: ProductTarget, events: readonly PublishEvent[]): Prepared[] {
     const invalid: (RejectedEvent & { readonly issues: readonly z.core.$ZodIssue[] })[] = [];
     const tooLarge: (RejectedEvent & { readonly bytes: number })[] = [];
+    const now = new Date().toISOString();
     const prepared = events.flatMap((event, index): Prepared[] => {
-      const outcome = this.prepare(product, target, event);
+      const outcome = this.prepare(product, target, event, now);
       if ("issues" in outcome) {
         invalid.push({ index, type: event.type, id: event.id, ...outcome });
         return [];
@@ -497,8 +498,9 @@ export class Publisher<P extends string = string> {
     product: string,
     target: ProductTarget,
     event: PublishEvent,
+    now: string,
   ): Prepared | { reason: string; issues: readonly z.core.$ZodIssue[] } {
-    const envelope = envelopeOf(this.options.domain.name, product, target, event);
+    const envelope = envelopeOf(this.options.domain.name, product, target, event, now);
     if ("issues" in envelope) return envelope;
     const entry = { Data: Buffer.from(JSON.stringify(envelope)), PartitionKey: envelope.partitionkey };
     return { entry, bytes: entry.Data.byteLength + Buffer.byteLength(entry.PartitionKey) };
@@ -652,13 +654,15 @@ export function wrapEnvelope(
   target: EnvelopeTarget,
   event: PublishEvent,
   data: Record<string, unknown>,
+  /** The time of an event that does not give one: the publish call's. */
+  now: string = new Date().toISOString(),
 ): Envelope {
   return {
     specversion: "1.0",
     id: event.id ?? randomUUID(),
     source: `mesh://${domain}/${product}`,
     type: event.type,
-    time: isoTime(event.time),
+    time: event.time === undefined ? now : isoTime(event.time),
     dataversion: currentVersion(target.contract).version,
     partitionkey: String(data[target.partitionKey]),
     data,
@@ -678,6 +682,7 @@ function envelopeOf(
   product: string,
   target: EnvelopeTarget,
   event: PublishEvent,
+  now?: string,
 ): Envelope | { reason: string; issues: readonly z.core.$ZodIssue[] } {
   let data: Record<string, unknown>;
   try {
@@ -695,7 +700,7 @@ function envelopeOf(
       ],
     };
   }
-  const envelope = wrapEnvelope(domain, product, target, event, data);
+  const envelope = wrapEnvelope(domain, product, target, event, data, now);
   const checked = producerFields.safeParse(envelope);
   if (!checked.success) {
     return { reason: `invalid envelope: ${z.prettifyError(checked.error)}`, issues: checked.error.issues };

@@ -244,6 +244,20 @@ describe("Publisher", () => {
       assert.equal("debug" in second.data, false, "fields outside the contract are not published");
     });
 
+    it("gives every event of one publish call without a time of its own the time of that call", async () => {
+      const streamName = await newStream();
+      const { client } = recordingClient();
+      const before = new Date().toISOString();
+      await publisherFor(client, { streamName }).publish(
+        "interaction-events",
+        Array.from({ length: 50 }, (_, i) => play(i)),
+      );
+      const times = new Set((await readStream(streamName)).map((r) => r.envelope.time));
+      assert.equal(times.size, 1, [...times].join(", "));
+      const [time] = times;
+      assert.ok(time! >= before && time! <= new Date().toISOString(), time);
+    });
+
     it("sends 1,200 events in 3 PutRecords calls of at most 500 records", async () => {
       const streamName = await newStream(4);
       const { client, requests } = recordingClient();
