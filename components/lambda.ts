@@ -1,8 +1,9 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { build } from "esbuild";
+import { build, version as esbuildVersion } from "esbuild";
 import { createHash } from "node:crypto";
-import { join } from "node:path";
+import { join, relative, resolve } from "node:path";
+import { bundleCache } from "./bundle-cache";
 import { policyDocument, serviceTrust, type Statement } from "../platform/iam";
 
 export const MESH_FUNCTION_TYPE = "mesh:compute:MeshFunction";
@@ -36,23 +37,34 @@ const bundleOf = (code: string): Bundle => ({
  * file is the one a build of that entry alone gives. Not cached: see {@link bundleHandler}.
  * esbuild builds in its own process, so the program goes on while it works.
  */
-export async function buildBundles(entries: readonly string[]): Promise<Map<string, Bundle>> {
+export async function buildBundles(
+  entries: readonly string[],
+): Promise<Map<string, Bundle & { readonly inputs: readonly string[] }>> {
   // Each output keeps its entry's absolute path below outdir, so entries never collide.
   const result = await build({
     ...BUNDLE_OPTIONS,
     entryPoints: [...entries],
     outbase: "/",
     outdir: "/bundles",
+    metafile: true,
   });
   const outputs = new Map(result.outputFiles.map((file) => [file.path, file.text]));
+  // The metafile names files relative to the working directory esbuild ran in.
+  const cwd = process.cwd();
   return new Map(
     entries.map((entry) => {
-      const code = outputs.get(join("/bundles", entry.replace(/\.[cm]?[jt]s$/, ".js")));
-      if (code === undefined) throw new Error(`esbuild produced no bundle for ${entry}`);
-      return [entry, bundleOf(code)];
+      const path = join("/bundles", entry.replace(/\.[cm]?[jt]s$/, ".js"));
+      const code = outputs.get(path);
+      const read = result.metafile.outputs[relative(cwd, path)]?.inputs;
+      if (code === undefined || !read) throw new Error(`esbuild produced no bundle for ${entry}`);
+      return [entry, { ...bundleOf(code), inputs: Object.keys(read).map((input) => resolve(cwd, input)) }];
     }),
   );
 }
+
+/** Bundles kept between processes (components/bundle-cache.ts), for these options and this esbuild. */
+const CACHE_DIR = join(__dirname, "..", "node_modules", ".cache", "mesh-bundles");
+const CACHE_KEY = `esbuild ${esbuildVersion} ${JSON.stringify(BUNDLE_OPTIONS)}`;
 
 /** Entries asked for during this turn, built together at its end; each with its caller's promise. */
 const pending = new Map<string, { resolve: (b: Bundle) => void; reject: (e: unknown) => void }>();
@@ -94,13 +106,26 @@ async function buildPending(): Promise<void> {
   if (holds || !pending.size) return;
   const waiting = new Map(pending);
   pending.clear();
+  const cache = bundleCache(CACHE_DIR, join(__dirname, ".."));
+  const missing: string[] = [];
+  for (const [entry, { resolve }] of waiting) {
+    const code = cache.get(CACHE_KEY, entry);
+    if (code === undefined) missing.push(entry);
+    else resolve(bundleOf(code));
+  }
+  if (!missing.length) return;
+  const startedAt = Date.now();
   try {
-    const built = await buildBundles([...waiting.keys()]);
-    for (const [entry, { resolve }] of waiting) resolve(built.get(entry)!);
+    const built = await buildBundles(missing);
+    for (const entry of missing) {
+      const { code, sha256, inputs } = built.get(entry)!;
+      cache.set(CACHE_KEY, entry, code, inputs, startedAt);
+      waiting.get(entry)!.resolve({ code, sha256 });
+    }
   } catch (error) {
-    for (const [entry, { reject }] of waiting) {
+    for (const entry of missing) {
       bundles.delete(entry);
-      reject(error);
+      waiting.get(entry)!.reject(error);
     }
   }
 }

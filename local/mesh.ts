@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { domains } from "../domains";
-import { buildBundles } from "../components/lambda";
+import { bundleHandler } from "../components/lambda";
 import { Publisher } from "../runtime/publisher";
 import { startDynamoDB } from "./dynamodb";
 import { LocalFunction } from "./functions";
@@ -147,7 +147,9 @@ export async function runLocalMesh(plan: LocalPlan, options: LocalMeshOptions): 
       managementEndpoints.set(planned.name, gateway.managementEndpoint);
     }
     // Every handler of the plan, bundled as the plan bundles it, in one esbuild call.
-    const bundles = await buildBundles([...new Set([...plan.functions.values()].map((f) => f.entry))]);
+    const entries = [...new Set([...plan.functions.values()].map((f) => f.entry))];
+    const built = await Promise.all(entries.map(bundleHandler));
+    const bundles = new Map(entries.map((entry, i) => [entry, built[i]!]));
     for (const planned of plan.functions.values()) {
       // Values the plan cannot know (outputs of other resources) or holds a stand-in for, made local.
       const local: Record<string, string> = {};
