@@ -11,7 +11,8 @@ import { dirname, join, relative, sep } from "node:path";
  * read for it (its metafile inputs) has the size and modification time it had, and every folder
  * holding one of those files, with its parents up to the repository, lists the same entries
  * (a folder's modification time changes when a file is added, removed or renamed in it, which is
- * how a new file could change what an import resolves to). Anything else, including an unreadable
+ * how a new file could change what an import resolves to), and so does each of those folders'
+ * package.json and tsconfig.json. Anything else, including an unreadable
  * cache, builds again. esbuild keeps no cache between processes of its own, hence this file.
  */
 export interface BundleCache {
@@ -24,6 +25,8 @@ export interface BundleCache {
    */
   set(key: string, entry: string, code: string, inputs: readonly string[], startedAt: number): void;
 }
+
+const SETTINGS_FILES = ["package.json", "tsconfig.json"];
 
 interface Entry {
   readonly code: string;
@@ -53,7 +56,11 @@ export function bundleCache(dir: string, repository: string): BundleCache {
     return found;
   };
   const fingerprint = (path: string) => look(path).value;
-  /** The files read and every folder above them, up to the repository (or their own folder outside it). */
+  /**
+   * The files read, every folder above them up to the repository (or their own folder outside it),
+   * and each such folder's package.json and tsconfig.json, present or not: esbuild reads both
+   * while resolving and compiling, and the metafile does not list them.
+   */
   const watched = (inputs: readonly string[]): string[] => {
     const paths = new Set(inputs);
     for (const input of inputs) {
@@ -62,6 +69,7 @@ export function bundleCache(dir: string, repository: string): BundleCache {
       for (;;) {
         if (paths.has(folder)) break;
         paths.add(folder);
+        for (const settings of SETTINGS_FILES) paths.add(join(folder, settings));
         if (!inside || folder === repository || !folder.includes(sep)) break;
         const parent = dirname(folder);
         if (parent === folder) break;

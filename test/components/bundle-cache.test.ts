@@ -52,6 +52,19 @@ describe("the bundle cache", () => {
     assert.equal(read(), undefined);
   });
 
+  it("builds again when the settings esbuild reads on the way change (tsconfig.json, package.json)", () => {
+    writeFileSync(join(repository, "package.json"), "{}");
+    past(join(repository, "package.json"));
+    past(repository);
+    record();
+    assert.equal(read(), "code");
+    writeFileSync(join(repository, "package.json"), '{ "type": "module" }');
+    assert.equal(read(), undefined);
+    record();
+    past(join(repository, "package.json"));
+    assert.equal(read(), undefined, "a changed modification time alone is a change");
+  });
+
   it("does not record a build whose files changed after it started", () => {
     const startedAt = Date.now() - 60_000;
     writeFileSync(inputs[1]!, "export const x = 3;");
