@@ -86,10 +86,41 @@ interface Work {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Records of one shard waiting for one of its concurrent batches (parallelization factor), in order. */
+class Lane {
+  private readonly records: LocalRecord[] = [];
+  private waiting: (() => void) | undefined;
+
+  get length(): number {
+    return this.records.length;
+  }
+
+  push(record: LocalRecord): void {
+    this.records.push(record);
+    this.wake();
+  }
+
+  take(count: number): LocalRecord[] {
+    return this.records.splice(0, count);
+  }
+
+  /** Resolves once a record arrives (or the runner stops): an empty lane waits without polling. */
+  next(): Promise<void> {
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  wake(): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    waiting?.();
+  }
+}
+
 export class MappingRunner {
   private readonly patterns: FilterPattern[];
   private running = true;
   private readonly loops: Promise<void>[] = [];
+  private readonly lanes: Lane[] = [];
   /** Records read but not yet finished (delivered, filtered or discarded), for `idle()`. */
   private inFlight = 0;
   /** Longest time one batch held its shard lane, from its first invocation to its last. */
@@ -119,10 +150,8 @@ export class MappingRunner {
           }),
         }),
       );
-      const lanes = Array.from(
-        { length: Math.max(1, this.mapping.parallelizationFactor) },
-        () => [] as LocalRecord[],
-      );
+      const lanes = Array.from({ length: Math.max(1, this.mapping.parallelizationFactor) }, () => new Lane());
+      this.lanes.push(...lanes);
       this.loops.push(this.poll(shard.ShardId!, ShardIterator!, lanes));
       for (const lane of lanes) this.loops.push(this.process(lane));
     }
@@ -151,10 +180,11 @@ export class MappingRunner {
 
   async stop(): Promise<void> {
     this.running = false;
+    for (const lane of this.lanes) lane.wake();
     await Promise.all(this.loops);
   }
 
-  private async poll(shardId: string, iterator: string, lanes: LocalRecord[][]): Promise<void> {
+  private async poll(shardId: string, iterator: string, lanes: Lane[]): Promise<void> {
     const { kinesis, observer } = this.options;
     let next: string | undefined = iterator;
     while (this.running && next) {
@@ -187,13 +217,13 @@ export class MappingRunner {
     }
   }
 
-  private async process(lane: LocalRecord[]): Promise<void> {
+  private async process(lane: Lane): Promise<void> {
     const windowMs = this.mapping.maximumBatchingWindowInSeconds * 1000;
     let firstSeenAt: number | undefined;
     while (this.running) {
       if (!lane.length) {
         firstSeenAt = undefined;
-        await sleep(20);
+        await lane.next();
         continue;
       }
       firstSeenAt ??= Date.now();
@@ -201,7 +231,7 @@ export class MappingRunner {
         await sleep(Math.min(20, windowMs));
         continue;
       }
-      const batch = lane.splice(0, this.mapping.batchSize);
+      const batch = lane.take(this.mapping.batchSize);
       firstSeenAt = undefined;
       const started = Date.now();
       await this.runBatch(batch);
