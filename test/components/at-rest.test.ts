@@ -9,7 +9,7 @@ import { TagKeys } from "../../platform/tags";
 import { evaluateProgram, type PlannedResource } from "../../tooling/evaluate";
 import { ACCOUNTS, fixtureConfig, PROD_ACCOUNTS } from "../fixtures/mesh";
 import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
-import { evaluateFixture, policyOf, type StackUnderTest } from "../helpers/stacks";
+import { evaluateFixtureAtRest, policyOf, type StackUnderTest } from "../helpers/stacks";
 
 /**
  * The at-rest components on the fixture mesh with both planes, as a user checks them: encrypted
@@ -48,7 +48,7 @@ for (const environment of ["dev", "prod"] as const) {
   describe(`at-rest components on the fixture mesh (${environment})`, () => {
     let stack: StackUnderTest;
     before(async () => {
-      stack = await evaluateFixture(environment, {}, { domains: fixtureDomainsAtRest });
+      stack = await evaluateFixtureAtRest(environment);
     });
 
     describe("DataProductDomain", () => {

@@ -8,6 +8,7 @@ import {
   type PlannedResource,
 } from "../../tooling/evaluate";
 import { FIXTURE_DOMAINS_ROOT, fixtureDomains, fixtureStack } from "../fixtures/mesh";
+import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
 
 const root = join(__dirname, "..", "..");
 
@@ -55,6 +56,15 @@ export function evaluateFixture(
   );
 }
 
+/** {@link evaluateFixture} of the fixture mesh with both planes (test/fixtures/mesh/at-rest), shared. */
+export function evaluateFixtureAtRest(environment: "dev" | "prod"): Promise<StackUnderTest> {
+  return once(`fixture at rest ${environment}`, () =>
+    evaluate(environment, fixtureStack(environment), undefined, () =>
+      deployMesh(fixtureDomainsAtRest, {}, FIXTURE_DOMAINS_ROOT),
+    ),
+  );
+}
+
 /** Evaluates the shipped program for a shipped stack file: checked by properties only. */
 export function evaluateShipped(
   stack: "dev" | "prod",
@@ -68,7 +78,8 @@ export function evaluateShipped(
 const evaluated = new Map<string, Promise<StackUnderTest>>();
 
 /**
- * The stacks most test files evaluate unchanged (the fixture's and the shipped dev and prod) are
+ * The stacks most test files evaluate unchanged (the fixture's, with and without data at rest, and
+ * the shipped dev and prod) are
  * evaluated once per test process and shared, frozen so that a test cannot change what the next
  * one reads (tests change copies).
  */

@@ -12,7 +12,7 @@ import {
 import { buildReport } from "../../tooling/report";
 import { ACCOUNTS, fixtureConfig } from "../fixtures/mesh";
 import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
-import { evaluateFixture } from "../helpers/stacks";
+import { evaluateFixtureAtRest } from "../helpers/stacks";
 
 const MEMBERS = "users/members";
 const INTERACTIONS = "interactions/interaction-events";
@@ -45,7 +45,7 @@ describe("report: access matrix at rest (fixture mesh with both planes)", () => 
   let plan: Plan;
   let mesh: Mesh;
   before(async () => {
-    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    const dev = await evaluateFixtureAtRest("dev");
     plan = { stack: "dev", resources: dev.resources };
     mesh = loadMesh(fixtureConfig("dev"), fixtureDomainsAtRest);
   });
@@ -329,7 +329,7 @@ describe("report: access matrix at rest of a consumer team's stack", () => {
   let plan: Plan;
   let mesh: Mesh;
   before(async () => {
-    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    const dev = await evaluateFixtureAtRest("dev");
     // What the analytics unit's stack holds: its own account's resources only.
     plan = {
       stack: "analytics-dev",

@@ -15,7 +15,7 @@ import { atRestPrices, kinesisPrices, type PriceTable } from "../../tooling/repo
 import type { PlannedResource } from "../../tooling/evaluate";
 import { ACCOUNTS, fixtureConfig, fixtureDomains } from "../fixtures/mesh";
 import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
-import { evaluateFixture } from "../helpers/stacks";
+import { evaluateFixture, evaluateFixtureAtRest } from "../helpers/stacks";
 
 /** Fixed figures, so that the hand-computed numbers below do not move when prices.ts is re-checked. */
 const PRICES: PriceTable = {
@@ -273,7 +273,7 @@ describe("report: cost of data at rest at idle", () => {
   let plan: Plan;
   let mesh: Mesh;
   before(async () => {
-    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    const dev = await evaluateFixtureAtRest("dev");
     plan = { stack: "dev", resources: dev.resources };
     mesh = loadMesh(fixtureConfig("dev"), fixtureDomainsAtRest);
   });

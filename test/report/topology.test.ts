@@ -9,7 +9,7 @@ import { renderSvg, topologyDot } from "../../tooling/report/topology";
 import { atRestMatrix } from "../../tooling/report/at-rest-matrix";
 import { ACCOUNTS, fixtureConfig, fixtureDomains } from "../fixtures/mesh";
 import { fixtureDomainsAtRest } from "../fixtures/mesh/at-rest";
-import { evaluateFixture } from "../helpers/stacks";
+import { evaluateFixture, evaluateFixtureAtRest } from "../helpers/stacks";
 
 const STREAM = "stream:arn:aws:kinesis:eu-west-1:210987654325:stream/interactions.interaction-events";
 
@@ -192,7 +192,7 @@ describe("report: topology picture with both planes", () => {
   let dot: string;
   const TABLE = `table:${ACCOUNTS.users}/users.members`;
   before(async () => {
-    const dev = await evaluateFixture("dev", {}, { domains: fixtureDomainsAtRest });
+    const dev = await evaluateFixtureAtRest("dev");
     plan = { stack: "dev", resources: dev.resources };
     mesh = loadMesh(fixtureConfig("dev"), fixtureDomainsAtRest);
     dot = topologyDot(mesh, accessMatrix(plan, mesh), atRestMatrix(plan, mesh));
