@@ -21,7 +21,7 @@ function testFiles(dir) {
 
 const named = process.argv.slice(2).some((arg) => !arg.startsWith("-") && /\.[cm]?[jt]s$/.test(arg));
 module.exports = {
-  require: ["tsx/cjs"],
+  require: ["./tooling/register.cjs"],
   timeout: 60000,
   exit: true,
   ...(named

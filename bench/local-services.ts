@@ -31,7 +31,7 @@ export async function startRemoteServices<S extends ServiceName>(
   services: readonly S[],
 ): Promise<RemoteServices<S>> {
   const child: ChildProcess = fork(__filename, ["--serve", ...services], {
-    execArgv: ["--require", "tsx/cjs"],
+    execArgv: ["--require", require.resolve("../tooling/register.cjs")],
     stdio: "inherit",
   });
   const pending = new Map<number, (value: unknown) => void>();

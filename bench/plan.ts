@@ -131,7 +131,7 @@ async function measure(size: number): Promise<PlanFigures> {
 function measureInChild(size: number): Promise<PlanFigures> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, ["--size", String(size)], {
-      execArgv: ["--expose-gc", "--require", "tsx/cjs"],
+      execArgv: ["--expose-gc", "--require", require.resolve("../tooling/register.cjs")],
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });
     child.once("message", (figures) => resolve(figures as PlanFigures));

@@ -172,10 +172,12 @@ export async function evaluateProgram(options: EvaluateOptions): Promise<Evaluat
     process.prependListener("uncaughtException", reject);
   });
   const restoreSdkDebugging = withoutSdkDebugging();
+  const restoreSerialisation = withoutProviderSerialisation();
   try {
     return await Promise.race([collect(), failed]);
   } finally {
     restoreSdkDebugging();
+    restoreSerialisation();
     process.off("unhandledRejection", onFailure!);
     process.off("uncaughtException", onFailure!);
   }
@@ -269,6 +271,38 @@ function withoutSdkDebugging(): () => void {
     debuggable.debuggablePromise = wrap;
     if (hadOwnToString) response.toString = toString;
     else delete (response as { toString?: unknown }).toString;
+  };
+}
+
+/** What a dynamic resource's `__provider` input holds while a program is evaluated. */
+export const UNSERIALISED_PROVIDER = "exports.handler = undefined; // not serialised by the offline plan";
+
+/**
+ * Leaves dynamic providers unserialised until the returned function is called. The SDK serialises
+ * each dynamic provider's closure into the `__provider` input of its resources (walking it through
+ * V8's inspector and parsing it with TypeScript's compiler: about 1 s for the Personalize
+ * providers, half of the dev plan's evaluation); the plan drops that input. That every provider
+ * the program uses serialises, and runs once loaded as the CLI's provider host loads it, is
+ * tested in test/personalize/provider.test.ts ("serialisation").
+ */
+function withoutProviderSerialisation(): () => void {
+  const closure = sdkModule<{ serializeFunction: typeof pulumi.runtime.serializeFunction }>(
+    "runtime/closure/serializeClosure",
+  );
+  // The SDK may keep each provider's serialisation for the process (`cacheDynamicProviders`): the
+  // stand-in must not outlive the evaluation.
+  const settings = sdkModule<{ cacheDynamicProviders: () => boolean }>("runtime/settings");
+  const serialize = closure.serializeFunction;
+  const cache = settings.cacheDynamicProviders;
+  closure.serializeFunction = async () => ({
+    text: UNSERIALISED_PROVIDER,
+    exportName: "handler",
+    containsSecrets: false,
+  });
+  settings.cacheDynamicProviders = () => false;
+  return () => {
+    closure.serializeFunction = serialize;
+    settings.cacheDynamicProviders = cache;
   };
 }
 

@@ -7,7 +7,6 @@ import { runPolicy } from "../../scripts/policy";
 import { ACCOUNTS, LAKE_ACCESS, edit, mesh } from "./fixtures";
 
 const root = join(__dirname, "..", "..");
-const tsx = join(root, "node_modules", ".bin", "tsx");
 
 /** The command in this process: what it prints to stdout and stderr, and its exit code. */
 async function policy(...args: string[]) {
@@ -117,7 +116,11 @@ describe("npm run policy", () => {
 
 describe("npm run policy as a process", () => {
   it("sets the exit code the command returns", () => {
-    const result = spawnSync(tsx, [join(root, "scripts", "policy.ts")], { cwd: root, encoding: "utf8" });
+    const result = spawnSync(
+      process.execPath,
+      ["--require", join(root, "tooling", "register.cjs"), join(root, "scripts", "policy.ts")],
+      { cwd: root, encoding: "utf8" },
+    );
     assert.equal(result.status, 2);
     assert.match(result.stderr, /expected one plan file\nusage: npm run policy/);
   });

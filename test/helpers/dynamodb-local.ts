@@ -25,6 +25,12 @@ export interface LocalDynamoDb {
 }
 
 const START_TIMEOUT_MS = 180_000;
+/**
+ * A test's server lives seconds, so the JVM's optimising compiler and parallel collector do not
+ * pay back their start-up: with the quick compiler only, one compiler thread and the serial
+ * collector, test/runtime/outbox.test.ts's Java process used 3.9 s of CPU instead of 7.8 s.
+ */
+const JVM_OPTIONS = ["-XX:TieredStopAtLevel=1", "-XX:CICompilerCount=1", "-XX:+UseSerialGC"];
 const REGION = "eu-west-1";
 const credentials = { accessKeyId: "local", secretAccessKey: "local" };
 
@@ -62,7 +68,13 @@ export async function startDynamoDbLocal(): Promise<LocalDynamoDb> {
   const classes = compileLauncher(classpath);
   const child: ChildProcess = spawn(
     "java",
-    [`-Djava.library.path=${libraries}`, "-cp", `${classes}:${classpath}`, "DynamoDbLocalLoopback"],
+    [
+      ...JVM_OPTIONS,
+      `-Djava.library.path=${libraries}`,
+      "-cp",
+      `${classes}:${classpath}`,
+      "DynamoDbLocalLoopback",
+    ],
     { stdio: ["ignore", "pipe", "pipe"] },
   );
   const killOnExit = () => child.kill("SIGKILL");

@@ -7,7 +7,6 @@ import { parse } from "yaml";
 import { newDomain, NewDomainError, parseNewDomainArguments } from "../../scripts/new-domain";
 
 const root = join(__dirname, "..", "..");
-const tsx = join(root, "node_modules", "tsx", "dist", "cli.mjs");
 
 /** The repository as a clone has it (tracked and new files, not node_modules or plan/), in a temp folder. */
 function copyOfRepository(): string {
@@ -29,6 +28,9 @@ function copyOfRepository(): string {
   symlinkSync(join(root, "node_modules"), join(copy, "node_modules"));
   return copy;
 }
+
+/** How the copy's npm scripts run a TypeScript file (package.json), from the copy's folder. */
+const TYPESCRIPT = ["--require", "./tooling/register.cjs"];
 
 /** An account id no stack file of the copy uses yet. */
 function unusedAccountId(copy: string, prefix: string): string {
@@ -52,7 +54,7 @@ describe("adding a domain by the README's steps (npm run new-domain)", function 
     const scaffold = spawnSync(
       process.execPath,
       [
-        tsx,
+        ...TYPESCRIPT,
         "scripts/new-domain.ts",
         "playlists",
         "--account",
@@ -117,7 +119,7 @@ export const handler = createRecordHandler({
   });
 
   it("plans dev with the new domain's stream and subscription, and the policy pack passes", () => {
-    const plan = spawnSync(process.execPath, [tsx, "scripts/plan.ts", "dev"], {
+    const plan = spawnSync(process.execPath, [...TYPESCRIPT, "scripts/plan.ts", "dev"], {
       cwd: copy,
       encoding: "utf8",
     });
@@ -134,7 +136,7 @@ export const handler = createRecordHandler({
   });
 
   it("keeps the shipped mesh's tests green once the new contract is recorded", () => {
-    const lock = spawnSync(process.execPath, [tsx, "scripts/contracts.ts", "lock"], {
+    const lock = spawnSync(process.execPath, [...TYPESCRIPT, "scripts/contracts.ts", "lock"], {
       cwd: copy,
       encoding: "utf8",
     });
@@ -144,8 +146,7 @@ export const handler = createRecordHandler({
       process.execPath,
       [
         join(root, "node_modules", "mocha", "bin", "mocha.js"),
-        "-r",
-        "tsx/cjs",
+        ...TYPESCRIPT,
         "--no-config",
         "--timeout",
         "1200000",

@@ -9,7 +9,7 @@ import { stringify } from "yaml";
 import { MeshConfigError } from "../../platform/mesh";
 import { deployMesh } from "../../program";
 import { runPlan } from "../../scripts/plan";
-import { evaluateProgram } from "../../tooling/evaluate";
+import { evaluateProgram, UNSERIALISED_PROVIDER } from "../../tooling/evaluate";
 import { ACCOUNTS, fixtureDomains, fixtureStack, ORG } from "../fixtures/mesh";
 import { evaluateFixture, policyOf, stackFile, type StackUnderTest } from "../helpers/stacks";
 
@@ -420,28 +420,41 @@ describe("the program under the mock runtime (fixture mesh)", () => {
   });
 });
 
-describe("the SDK's debugging during an evaluation", () => {
-  // tooling/evaluate.ts turns it off while a program runs; other code in the process keeps it.
-  it("is back as it was once an evaluation ends, whether it succeeded or failed", async () => {
+describe("the SDK's debugging and provider serialisation during an evaluation", () => {
+  // tooling/evaluate.ts turns them off while a program runs; other code in the process keeps them.
+  it("are back as they were once an evaluation ends, whether it succeeded or failed", async () => {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const debuggable = require("@pulumi/pulumi/runtime/debuggable") as { debuggablePromise: unknown };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const closure = require("@pulumi/pulumi/runtime/closure/serializeClosure") as {
+      serializeFunction: typeof pulumi.runtime.serializeFunction;
+    };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const settings = require("@pulumi/pulumi/runtime/settings") as { cacheDynamicProviders: unknown };
+    const serialize = closure.serializeFunction;
+    const cache = settings.cacheDynamicProviders;
     const wrap = debuggable.debuggablePromise;
     const limit = Error.stackTraceLimit;
     const callsites = (pulumi.Resource as unknown as { callsites: unknown }).callsites;
     let during: unknown;
+    let provider: string | undefined;
     await evaluateFixture("dev", {}, {});
     await assert.rejects(
       evaluateProgram({
         stack: "dev",
         config: fixtureStack("dev"),
-        program: () => {
+        program: async () => {
           during = debuggable.debuggablePromise;
+          provider = (await closure.serializeFunction(() => undefined)).text;
           throw new Error("broken program");
         },
       }),
       /broken program/,
     );
     assert.notEqual(during, wrap, "off while the program runs");
+    assert.equal(provider, UNSERIALISED_PROVIDER);
+    assert.equal(closure.serializeFunction, serialize);
+    assert.equal(settings.cacheDynamicProviders, cache);
     assert.equal(debuggable.debuggablePromise, wrap);
     assert.equal(Error.stackTraceLimit, limit);
     assert.equal((pulumi.Resource as unknown as { callsites: unknown }).callsites, callsites);
@@ -499,7 +512,7 @@ describe("npm run plan", function () {
   const plan = (cwd: string, stack: string) =>
     spawnSync(
       process.execPath,
-      [join(root, "node_modules", "tsx", "dist", "cli.mjs"), join(root, "scripts", "plan.ts"), stack],
+      ["--require", join(root, "tooling", "register.cjs"), join(root, "scripts", "plan.ts"), stack],
       {
         cwd,
         encoding: "utf8",
