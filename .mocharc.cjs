@@ -22,6 +22,7 @@ function testFiles(dir) {
 const named = process.argv.slice(2).some((arg) => !arg.startsWith("-") && /\.[cm]?[jt]s$/.test(arg));
 module.exports = {
   require: ["./tooling/register.cjs"],
+  "node-option": ["liftoff-only"],
   timeout: 60000,
   exit: true,
   ...(named

@@ -12,17 +12,20 @@ describe("npm run local: the dev plan's data-in-motion plane, short runs", funct
     plan = localPlan(await evaluateShipped("dev"), "the dev stack");
   });
 
-  describe("without faults", () => {
+  // One run, with faults: they are injected among ordinary events, so the same
+  // run shows the ordinary path (every event reaches every subscription once, the filter, the
+  // neighbours' effects) and each fault handled. A run of its own without faults took as long
+  // again (half of this file's 20 s of CPU) and exercised no code this run does not.
+  describe("a short run with faults injected", () => {
     let result: LocalMeshResult;
 
     before(async () => {
-      // A few hundred events; runLocalMesh stops every server and worker before it resolves.
       result = await runLocalMesh(plan, {
         rate: 100,
-        durationSeconds: 3,
-        seed: 7,
-        faults: false,
-        drainSeconds: 30,
+        durationSeconds: 4,
+        seed: 11,
+        faults: true,
+        drainSeconds: 40,
       });
     });
 
@@ -35,13 +38,14 @@ describe("npm run local: the dev plan's data-in-motion plane, short runs", funct
       assert.ok(plan.mappings.every((m) => m.eventSourceArn.startsWith("arn:aws:kinesis:")));
     });
 
-    it("loses nothing: every event reaches every subscription of its stream, delivered or filtered out", () => {
-      assert.ok(result.produced >= 250, `produced ${result.produced}`);
+    it("loses nothing: every event of a stream reaches each of its subscriptions, delivered, filtered out or dead-lettered", () => {
+      assert.ok(result.produced >= 350, `produced ${result.produced}`);
       assert.equal(result.lost, 0);
-      assert.equal(result.deadLettered, 0);
       for (const s of result.subscriptions) {
-        assert.equal(s.delivered + s.filteredOut, s.read, s.mapping);
-        assert.ok(s.read > 0, `${s.mapping} read nothing`);
+        assert.equal(s.lost, 0, s.mapping);
+        assert.ok(s.delivered > 0, `${s.mapping} delivered nothing`);
+        // Reads count redeliveries and retried batches again: never fewer than the outcomes.
+        assert.ok(s.read >= s.delivered + s.filteredOut + s.deadLettered, s.mapping);
       }
     });
 
@@ -53,32 +57,18 @@ describe("npm run local: the dev plan's data-in-motion plane, short runs", funct
     });
 
     it("has the neighbours receive each effect once, Personalize per user in order", () => {
-      assert.ok(result.checks.length > 0);
-      for (const check of result.checks) assert.ok(check.ok, check.line);
       const lines = result.checks.map((c) => c.line).join("\n");
-      assert.match(lines, /Personalize PutEvents: [1-9]\d* events/);
+      assert.match(lines, /Personalize PutEvents: [1-9]\d* events, 0 received more than once/);
+      assert.match(lines, /Personalize PutEvents: 0 events of a user received after a later one/);
+      assert.match(lines, /Firehose: [1-9]\d* documents, 0 received more than once/);
       assert.match(
         lines,
-        /each of the 3 connected subscribers received the [1-9]\d* events the live feed completed/,
+        /each of the \d+ connected subscribers received the [1-9]\d* events the live feed completed; missing: 0/,
       );
     });
 
     it("measures end-to-end latency", () => {
       assert.ok(result.p50 > 0 && result.p99 >= result.p50);
-    });
-  });
-
-  describe("with faults", () => {
-    let result: LocalMeshResult;
-
-    before(async () => {
-      result = await runLocalMesh(plan, {
-        rate: 100,
-        durationSeconds: 4,
-        seed: 11,
-        faults: true,
-        drainSeconds: 40,
-      });
     });
 
     it("injects every fault and meets the required outcome: nothing lost, poison dead-lettered once with its reason", () => {

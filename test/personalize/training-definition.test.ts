@@ -131,7 +131,8 @@ async function run(args: TrainingDefinitionArgs, simulated: ReturnType<typeof wo
   const definition = trainingDefinition(args);
   const waits = Object.keys(definition.States as object).filter((name) => name.endsWith("Wait"));
   const branchWaits = ["Users", "Items", "Interactions"].map((name) => `${name}ImportWait`);
-  const machine = new StateMachine(definition as never);
+  // Validated once, by the first test below: asl-validator compiles its JSON schemas on every call.
+  const machine = new StateMachine(definition as never, { validationOptions: { noValidate: true } });
   const execution = machine.run(
     {},
     {

@@ -5,44 +5,34 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const root = join(__dirname, "..", "..");
-const REGISTER = join(root, "tooling", "register.cjs");
 
-/** Runs a script under `node --require tooling/register.cjs` in `cwd`; returns what it printed as JSON. */
-function probe(script: string, cwd = root): Record<string, unknown> {
-  const run = spawnSync(process.execPath, ["--require", REGISTER, "-e", script], { cwd, encoding: "utf8" });
-  assert.equal(run.status, 0, run.stderr);
-  return JSON.parse(run.stdout) as Record<string, unknown>;
-}
+/**
+ * In a process started as the npm scripts start theirs: what it loaded with the SDK, then what a
+ * serialised closure and the code paths of a small project give, and what each loaded.
+ */
+const PROBE = `
+const loaded = (name) => Object.keys(require.cache).some((file) => file.includes(name));
+const TYPESCRIPT = "/typescript/lib/typescript.js";
+const ARBORIST = "/@npmcli/arborist/";
+const { evaluateProgram } = require("./tooling/evaluate.ts");
+const pulumi = require("@pulumi/pulumi");
+require("@pulumi/aws");
+const atStart = { evaluate: typeof evaluateProgram, typescript: loaded(TYPESCRIPT), arborist: loaded(ARBORIST) };
+const greeting = "hello";
+(async () => {
+  const { text } = await pulumi.runtime.serializeFunction(() => greeting);
+  const handler = new Function("exports", "require", text + "; return exports.handler;")({}, require);
+  const serialised = { result: handler(), typescript: loaded(TYPESCRIPT), arborist: loaded(ARBORIST) };
+  process.chdir(process.argv[1]);
+  const paths = [...(await pulumi.runtime.computeCodePaths()).keys()];
+  console.log(JSON.stringify({ atStart, serialised, codePaths: { paths, arborist: loaded(ARBORIST) } }));
+})();
+`;
 
-const LOADED = `const loaded = (name) => Object.keys(require.cache).some((file) => file.includes(name));`;
-
-// What a process started this way has loaded is what is tested, so each case is a process of its own.
 describe("tooling/register.cjs (how the repository's commands run TypeScript)", () => {
-  it("runs TypeScript files and loads the Pulumi SDK without TypeScript's compiler or npm's Arborist", () => {
-    const result = probe(`${LOADED}
-      const { evaluateProgram } = require(${JSON.stringify(join(root, "tooling", "evaluate.ts"))});
-      require("@pulumi/pulumi");
-      require("@pulumi/aws");
-      console.log(JSON.stringify({
-        evaluate: typeof evaluateProgram,
-        typescript: loaded("/typescript/lib/typescript.js"),
-        arborist: loaded("/@npmcli/arborist/"),
-      }));`);
-    assert.deepEqual(result, { evaluate: "function", typescript: false, arborist: false });
-  });
-
-  it("loads TypeScript's compiler when the SDK first serialises a closure, which still works", () => {
-    const result = probe(`${LOADED}
-      const pulumi = require("@pulumi/pulumi");
-      const greeting = "hello";
-      pulumi.runtime.serializeFunction(() => greeting).then(({ text }) => {
-        const handler = new Function("exports", "require", text + "; return exports.handler;")({}, require);
-        console.log(JSON.stringify({ typescript: loaded("/typescript/lib/typescript.js"), result: handler() }));
-      });`);
-    assert.deepEqual(result, { typescript: true, result: "hello" });
-  });
-
-  it("loads npm's Arborist when the SDK first computes code paths, which still finds the dependencies", () => {
+  let result: Record<string, Record<string, unknown>>;
+  before(() => {
+    // A project with one dependency, for the SDK's code paths.
     const project = mkdtempSync(join(tmpdir(), "register-"));
     writeFileSync(
       join(project, "package.json"),
@@ -53,14 +43,24 @@ describe("tooling/register.cjs (how the repository's commands run TypeScript)", 
       join(project, "node_modules", "left", "package.json"),
       JSON.stringify({ name: "left", version: "1.0.0" }),
     );
-    const result = probe(
-      `${LOADED}
-      const pulumi = require(${JSON.stringify(require.resolve("@pulumi/pulumi"))});
-      pulumi.runtime.computeCodePaths().then((paths) => {
-        console.log(JSON.stringify({ arborist: loaded("/@npmcli/arborist/"), paths: [...paths.keys()] }));
-      });`,
-      project,
-    );
-    assert.deepEqual(result, { arborist: true, paths: ["node_modules/left"] });
+    // What a process started this way has loaded is what is tested: a process of its own.
+    const run = spawnSync(process.execPath, ["--require", "./tooling/register.cjs", "-e", PROBE, project], {
+      cwd: root,
+      encoding: "utf8",
+    });
+    assert.equal(run.status, 0, run.stderr);
+    result = JSON.parse(run.stdout) as typeof result;
+  });
+
+  it("runs TypeScript files and loads the Pulumi SDK without TypeScript's compiler or npm's Arborist", () => {
+    assert.deepEqual(result.atStart, { evaluate: "function", typescript: false, arborist: false });
+  });
+
+  it("loads TypeScript's compiler when the SDK first serialises a closure, which still works", () => {
+    assert.deepEqual(result.serialised, { result: "hello", typescript: true, arborist: false });
+  });
+
+  it("loads npm's Arborist when the SDK first computes code paths, which still finds the dependencies", () => {
+    assert.deepEqual(result.codePaths, { paths: ["node_modules/left"], arborist: true });
   });
 });
