@@ -22,7 +22,7 @@ describe("npm run local: the dev plan's data-in-motion plane, short runs", funct
     before(async () => {
       result = await runLocalMesh(plan, {
         rate: 100,
-        durationSeconds: 4,
+        durationSeconds: 3,
         seed: 11,
         faults: true,
         drainSeconds: 40,
@@ -39,7 +39,7 @@ describe("npm run local: the dev plan's data-in-motion plane, short runs", funct
     });
 
     it("loses nothing: every event of a stream reaches each of its subscriptions, delivered, filtered out or dead-lettered", () => {
-      assert.ok(result.produced >= 350, `produced ${result.produced}`);
+      assert.ok(result.produced >= 250, `produced ${result.produced}`);
       assert.equal(result.lost, 0);
       for (const s of result.subscriptions) {
         assert.equal(s.lost, 0, s.mapping);

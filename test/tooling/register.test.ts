@@ -16,7 +16,6 @@ const TYPESCRIPT = "/typescript/lib/typescript.js";
 const ARBORIST = "/@npmcli/arborist/";
 const { evaluateProgram } = require("./tooling/evaluate.ts");
 const pulumi = require("@pulumi/pulumi");
-require("@pulumi/aws");
 const atStart = { evaluate: typeof evaluateProgram, typescript: loaded(TYPESCRIPT), arborist: loaded(ARBORIST) };
 const greeting = "hello";
 (async () => {
