@@ -2,6 +2,7 @@ import { fork, type ChildProcess } from "node:child_process";
 import { startDynamoDB } from "../local/dynamodb";
 import { startKinesalite } from "../local/kinesalite";
 import { startPersonalizeEvents } from "../local/personalize-events";
+import { typescriptNodeArgs } from "../tooling/node-args";
 
 /**
  * The local servers a benchmark talks to (DynamoDB: dynalite behind its transaction front;
@@ -31,7 +32,7 @@ export async function startRemoteServices<S extends ServiceName>(
   services: readonly S[],
 ): Promise<RemoteServices<S>> {
   const child: ChildProcess = fork(__filename, ["--serve", ...services], {
-    execArgv: ["--require", require.resolve("../tooling/register.cjs")],
+    execArgv: typescriptNodeArgs(),
     stdio: "inherit",
   });
   const pending = new Map<number, (value: unknown) => void>();

@@ -7,6 +7,7 @@ import { defineDomain, type DomainDeclaration } from "../platform/declarations";
 import { loadMesh } from "../platform/mesh";
 import { evaluateProgram } from "../tooling/evaluate";
 import { buildReport } from "../tooling/report";
+import { typescriptNodeArgs } from "../tooling/node-args";
 
 /** Mesh sizes evaluated, in domains. */
 const SIZES = [4, 16, 64, 200] as const;
@@ -131,7 +132,7 @@ async function measure(size: number): Promise<PlanFigures> {
 function measureInChild(size: number): Promise<PlanFigures> {
   return new Promise((resolve, reject) => {
     const child = fork(__filename, ["--size", String(size)], {
-      execArgv: ["--expose-gc", "--require", require.resolve("../tooling/register.cjs")],
+      execArgv: ["--expose-gc", ...typescriptNodeArgs()],
       stdio: ["ignore", "ignore", "inherit", "ipc"],
     });
     child.once("message", (figures) => resolve(figures as PlanFigures));

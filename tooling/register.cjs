@@ -1,6 +1,7 @@
 // How this repository's commands run TypeScript: `node --require ./tooling/register.cjs <file.ts>`
-// (the npm scripts, mocha's workers, the processes tests and benches start). Two things on top of
-// tsx's CommonJS loader, both about start-up time (figures in docs/consumer-performance.md, "Start-up"):
+// (the npm scripts, mocha's workers, and the processes tests and benches start with the arguments
+// of tooling/node-args.ts). Two things on top of tsx's CommonJS loader, both about start-up time
+// (figures in docs/consumer-performance.md, "Start-up"):
 //
 // 1. tsx compiles this repository's TypeScript; the JavaScript under node_modules goes to Node's
 //    own loader. tsx's `.js` loader reads every file it is given and scans each one that mentions

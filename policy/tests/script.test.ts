@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runPolicy } from "../../scripts/policy";
 import { ACCOUNTS, LAKE_ACCESS, edit, mesh } from "./fixtures";
+import { typescriptNodeArgs } from "../../tooling/node-args";
 
 const root = join(__dirname, "..", "..");
 
@@ -118,7 +119,7 @@ describe("npm run policy as a process", () => {
   it("sets the exit code the command returns", () => {
     const result = spawnSync(
       process.execPath,
-      ["--require", join(root, "tooling", "register.cjs"), join(root, "scripts", "policy.ts")],
+      [...typescriptNodeArgs(), join(root, "scripts", "policy.ts")],
       { cwd: root, encoding: "utf8" },
     );
     assert.equal(result.status, 2);

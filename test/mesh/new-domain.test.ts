@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { parse } from "yaml";
 import { newDomain, NewDomainError, parseNewDomainArguments } from "../../scripts/new-domain";
+import { typescriptNodeArgs } from "../../tooling/node-args";
 
 const root = join(__dirname, "..", "..");
 
@@ -29,9 +30,6 @@ function copyOfRepository(): string {
   return copy;
 }
 
-/** How the copy's npm scripts run a TypeScript file (package.json), from the copy's folder. */
-const TYPESCRIPT = ["--require", "./tooling/register.cjs"];
-
 /** An account id no stack file of the copy uses yet. */
 function unusedAccountId(copy: string, prefix: string): string {
   const used =
@@ -54,7 +52,7 @@ describe("adding a domain by the README's steps (npm run new-domain)", function 
     const scaffold = spawnSync(
       process.execPath,
       [
-        ...TYPESCRIPT,
+        ...typescriptNodeArgs(copy),
         "scripts/new-domain.ts",
         "playlists",
         "--account",
@@ -119,7 +117,7 @@ export const handler = createRecordHandler({
   });
 
   it("plans dev with the new domain's stream and subscription, and the policy pack passes", () => {
-    const plan = spawnSync(process.execPath, [...TYPESCRIPT, "scripts/plan.ts", "dev"], {
+    const plan = spawnSync(process.execPath, [...typescriptNodeArgs(copy), "scripts/plan.ts", "dev"], {
       cwd: copy,
       encoding: "utf8",
     });
@@ -136,7 +134,7 @@ export const handler = createRecordHandler({
   });
 
   it("keeps the shipped mesh's tests green once the new contract is recorded", () => {
-    const lock = spawnSync(process.execPath, [...TYPESCRIPT, "scripts/contracts.ts", "lock"], {
+    const lock = spawnSync(process.execPath, [...typescriptNodeArgs(copy), "scripts/contracts.ts", "lock"], {
       cwd: copy,
       encoding: "utf8",
     });
@@ -146,7 +144,7 @@ export const handler = createRecordHandler({
       process.execPath,
       [
         join(root, "node_modules", "mocha", "bin", "mocha.js"),
-        ...TYPESCRIPT,
+        ...typescriptNodeArgs(copy),
         "--no-config",
         "--timeout",
         "1200000",

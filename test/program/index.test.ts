@@ -12,6 +12,7 @@ import { runPlan } from "../../scripts/plan";
 import { evaluateProgram, UNSERIALISED_PROVIDER } from "../../tooling/evaluate";
 import { ACCOUNTS, fixtureDomains, fixtureStack, ORG } from "../fixtures/mesh";
 import { evaluateFixture, policyOf, stackFile, type StackUnderTest } from "../helpers/stacks";
+import { typescriptNodeArgs } from "../../tooling/node-args";
 
 const INTERACTIONS_ARN = `arn:aws:kinesis:eu-west-1:${ACCOUNTS.interactions}:stream/interactions.interaction-events`;
 const READ = [
@@ -510,14 +511,10 @@ describe("npm run plan", function () {
   this.timeout(600_000);
   const root = join(__dirname, "..", "..");
   const plan = (cwd: string, stack: string) =>
-    spawnSync(
-      process.execPath,
-      ["--require", join(root, "tooling", "register.cjs"), join(root, "scripts", "plan.ts"), stack],
-      {
-        cwd,
-        encoding: "utf8",
-      },
-    );
+    spawnSync(process.execPath, [...typescriptNodeArgs(), join(root, "scripts", "plan.ts"), stack], {
+      cwd,
+      encoding: "utf8",
+    });
 
   // In this process: the command's exit code and output streams are tested below, on a broken stack.
   it("writes the plan of a stack with every resource's account, parent and options", async () => {

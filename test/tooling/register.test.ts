@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { typescriptNodeArgs } from "../../tooling/node-args";
 
 const root = join(__dirname, "..", "..");
 
@@ -43,7 +44,7 @@ describe("tooling/register.cjs (how the repository's commands run TypeScript)", 
       JSON.stringify({ name: "left", version: "1.0.0" }),
     );
     // What a process started this way has loaded is what is tested: a process of its own.
-    const run = spawnSync(process.execPath, ["--require", "./tooling/register.cjs", "-e", PROBE, project], {
+    const run = spawnSync(process.execPath, [...typescriptNodeArgs(), "-e", PROBE, project], {
       cwd: root,
       encoding: "utf8",
     });
